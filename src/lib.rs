@@ -1,0 +1,29 @@
+//! # elicense — electronic licences (电子证照)
+//!
+//! Government agencies issue licences as SD-JWT VCs (RFC 9901, draft-ietf-oauth-sd-jwt-vc)
+//! signed with ES256 under an agency X.509 PKI, identified by GB/T 36904 identifiers.
+//! Anyone holding the root certificate can verify them with standard libraries.
+//!
+//! The data's way through the crate:
+//!
+//! ```text
+//! request ─► licence (model + GB code checks) ─► issue ─► sdjwt (sign) ─► caller
+//! bytes ─► verify: sdjwt (parse strictly) ─► pki (resolve issuer, validate chain)
+//!        ─► signature ─► disclosures ─► validity window ─► VerifiedLicence / VerifyError
+//! ```
+//!
+//! Pure format modules (`jose`, `sdjwt`, `licence`) do no I/O and take time as an
+//! argument; `keys` owns the files; only [`verify`] can construct a
+//! [`verify::VerifiedLicence`].
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod issue;
+pub mod jose;
+pub mod keys;
+pub mod licence;
+pub mod pki;
+pub mod sdjwt;
+pub mod verify;

@@ -1,0 +1,569 @@
+//! `elicense` — issue and verify electronic licences (电子证照).
+//!
+//! Exit codes: 0 valid (or success), 1 invalid licence, 2 error.
+
+use clap::{Args, Parser, Subcommand};
+use elicense::issue::Issuer;
+use elicense::jose::Es256Signer;
+use elicense::keys::{self, KeyStore};
+use elicense::licence::codes::Uscc;
+use elicense::licence::{self, LicenceRequest};
+use elicense::pki::AgencyIdentity;
+use elicense::sdjwt::{self, Selection};
+use elicense::verify::{self, Options, Verifier};
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use time::OffsetDateTime;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 valid (or done), 1 the licence is invalid, 2 an error (bad input, missing keys…).
+
+Quick start:
+  elicense init                                   # root CA in keys/
+  elicense agency add --name 示例市市场监督管理局 --code 11350100MB00000012
+  elicense issue fixtures/requests/business_licence.json --agency 11350100MB00000012 --out bl.sdjwt
+  elicense verify bl.sdjwt
+  elicense present bl.sdjwt --disclose holder_name,business_scope --out shown.sdjwt";
+
+/// Issue and verify electronic licences (电子证照) as SD-JWT VCs under an agency PKI.
+#[derive(Parser, Debug)]
+#[command(name = "elicense", version, after_help = AFTER_HELP)]
+struct Cli {
+    /// Key store directory (root CA and agency keys).
+    #[arg(long, global = true, env = "ELICENSE_KEYS", default_value = "keys")]
+    keys: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create the root CA (P-256, CA:true, pathLen 0) in the key store. Never overwrites.
+    Init {
+        /// The root CA's name.
+        #[arg(long, default_value = "elicense 演示根证书 Demo Root CA")]
+        name: String,
+        /// Validity in years.
+        #[arg(long, default_value_t = 20)]
+        years: u16,
+    },
+    /// Manage issuing agencies.
+    #[command(subcommand)]
+    Agency(AgencyCommand),
+    /// Issue a licence from a JSON request (see fixtures/requests/ for examples).
+    Issue {
+        /// The request file, or - for standard input.
+        request: PathBuf,
+        /// The issuing agency's Unified Social Credit Code.
+        #[arg(long)]
+        agency: String,
+        /// Where to write the licence (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Signing time, RFC 3339 or seconds since the epoch (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Build a presentation: choose which claims to disclose, optionally with key binding.
+    Present(PresentArgs),
+    /// Create a holder key pair (for key binding): writes the private key, prints the public JWK.
+    Keygen {
+        /// Where to write the private key (PKCS#8 PEM, mode 0600; never overwritten).
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+    /// Verify a licence or presentation and print the verdict.
+    Verify(VerifyArgs),
+    /// Create a demo PKI if missing, issue the fixture licences, verify them, print verdicts.
+    Demo,
+}
+
+#[derive(Subcommand, Debug)]
+enum AgencyCommand {
+    /// Create an agency issuer certificate under the root CA. Never overwrites.
+    Add {
+        /// The agency's name, e.g. 示例市市场监督管理局.
+        #[arg(long)]
+        name: String,
+        /// The agency's Unified Social Credit Code (统一社会信用代码).
+        #[arg(long)]
+        code: String,
+        /// The agency's issuer identifier (`iss`); default https://elicense.example/agencies/<code>.
+        #[arg(long)]
+        uri: Option<String>,
+        /// Validity in years.
+        #[arg(long, default_value_t = 5)]
+        years: u16,
+    },
+    /// List the agencies in the key store.
+    List,
+}
+
+#[derive(Args, Debug)]
+struct PresentArgs {
+    /// The issued licence, or - for standard input.
+    licence: PathBuf,
+    /// Claims to disclose, comma-separated (e.g. holder_name,business_scope).
+    #[arg(long, value_delimiter = ',', conflicts_with = "all")]
+    disclose: Vec<String>,
+    /// Disclose every claim.
+    #[arg(long)]
+    all: bool,
+    /// Holder private key (from `elicense keygen`) to add a key-binding JWT.
+    #[arg(long, requires_all = ["aud", "nonce"])]
+    holder_key: Option<PathBuf>,
+    /// The verifier's audience, for key binding.
+    #[arg(long)]
+    aud: Option<String>,
+    /// The verifier's nonce, for key binding.
+    #[arg(long)]
+    nonce: Option<String>,
+    /// Where to write the presentation (default: standard output).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// The licence or presentation file, or - for standard input.
+    input: PathBuf,
+    /// Verification time, RFC 3339 or seconds since the epoch (default: now).
+    #[arg(long)]
+    at: Option<String>,
+    /// Allowed clock skew in seconds.
+    #[arg(long, default_value_t = verify::DEFAULT_SKEW)]
+    skew: i64,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Require key binding to this audience.
+    #[arg(long)]
+    aud: Option<String>,
+    /// Require key binding with this nonce.
+    #[arg(long)]
+    nonce: Option<String>,
+    /// Trust these root certificates (PEM) instead of the key store's.
+    #[arg(long)]
+    root: Vec<PathBuf>,
+}
+
+/// An error for the operator: what went wrong, and how to fix it.
+struct Failure {
+    error: Box<dyn std::error::Error>,
+    hint: Option<String>,
+}
+
+impl<E: std::error::Error + 'static> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            error: Box::new(e),
+            hint: None,
+        }
+    }
+}
+
+fn fail(message: impl Into<String>, hint: impl Into<String>) -> Failure {
+    Failure {
+        error: message.into().into(),
+        hint: Some(hint.into()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(f) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {}", f.error);
+            let mut source = f.error.source();
+            while let Some(s) = source {
+                let _ = writeln!(err, "  caused by: {s}");
+                source = s.source();
+            }
+            if let Some(h) = f.hint {
+                let _ = writeln!(err, "  hint: {h}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let store = KeyStore::new(&cli.keys);
+    match cli.command {
+        Command::Init { name, years } => {
+            let now = OffsetDateTime::now_utc();
+            let root = store.init_root(&name, now, years)?;
+            println!(
+                "created root CA {} (kid {})\nnext: elicense agency add --name … --code <USCC>",
+                root.cert_path.display(),
+                root.kid
+            );
+        }
+        Command::Agency(AgencyCommand::Add {
+            name,
+            code,
+            uri,
+            years,
+        }) => {
+            let code = Uscc::parse(&code)?;
+            let issuer_uri =
+                uri.unwrap_or_else(|| format!("https://elicense.example/agencies/{code}"));
+            let now = OffsetDateTime::now_utc();
+            let agency = AgencyIdentity {
+                name,
+                code,
+                issuer_uri,
+            };
+            let c = store.add_agency(&agency, now, keys::add_years(now, years))?;
+            println!(
+                "created agency certificate {} (kid {})",
+                c.cert_path.display(),
+                c.kid
+            );
+        }
+        Command::Agency(AgencyCommand::List) => {
+            for (_, info) in store.agencies()? {
+                println!(
+                    "{}  {}  kid {}  valid {} – {}  iss {}",
+                    info.agency.code,
+                    info.agency.name,
+                    info.kid,
+                    licence::format_time(info.not_before),
+                    licence::format_time(info.not_after),
+                    info.agency.issuer_uri
+                );
+            }
+        }
+        Command::Issue {
+            request,
+            agency,
+            out,
+            at,
+        } => {
+            let text = read_input(&request)?;
+            let req: LicenceRequest = serde_json::from_str(&text).map_err(|e| {
+                fail(
+                    format!("{}: not a valid licence request: {e}", request.display()),
+                    "see fixtures/requests/*.json for the request format",
+                )
+            })?;
+            let issuer = Issuer::new(store.agency_key(&Uscc::parse(&agency)?)?);
+            let issued = issuer.issue(&req, parse_time(at.as_deref())?)?;
+            write_output(out.as_deref(), &issued.sd_jwt)?;
+            eprintln!("issued {}", issued.id);
+        }
+        Command::Present(args) => present(args)?,
+        Command::Keygen { out } => {
+            let (signer, der) = Es256Signer::generate()?;
+            let pem = zeroize::Zeroizing::new(keys::pem_encode(&der, "PRIVATE KEY"));
+            write_secret(&out, pem.as_bytes())?;
+            println!("{}", serde_json::to_string(&signer.public_key().to_jwk())?);
+        }
+        Command::Verify(args) => return verify_command(&store, args),
+        Command::Demo => return demo(&store),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn present(args: PresentArgs) -> Result<(), Failure> {
+    let text = read_input(&args.licence)?;
+    let selection = if args.all {
+        Selection::All
+    } else if args.disclose.is_empty() {
+        Selection::Nothing
+    } else {
+        Selection::top_level(args.disclose.iter().map(String::as_str))
+    };
+    let holder = match &args.holder_key {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)?;
+            let der = keys::pem_decode(&pem, "PRIVATE KEY").ok_or_else(|| {
+                fail(
+                    format!("{} has no PEM PRIVATE KEY block", path.display()),
+                    "create a holder key with `elicense keygen --out holder.key.pem`",
+                )
+            })?;
+            Some(Es256Signer::from_pkcs8(&der)?)
+        }
+        None => None,
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let kb = match (&holder, &args.aud, &args.nonce) {
+        (Some(h), Some(aud), Some(nonce)) => Some((
+            h,
+            sdjwt::KeyBindingParams {
+                aud,
+                nonce,
+                iat: now,
+            },
+        )),
+        _ => None,
+    };
+    let out = sdjwt::present(text.trim(), &selection, kb)?;
+    write_output(args.out.as_deref(), &out)
+}
+
+fn verify_command(store: &KeyStore, args: VerifyArgs) -> Result<ExitCode, Failure> {
+    let trust = if args.root.is_empty() {
+        store.trust_store().map_err(|e| Failure {
+            hint: Some(format!(
+                "verification needs the root certificate: pass --root root.crt.pem or --keys DIR (now {})",
+                store.dir().display()
+            )),
+            error: Box::new(e),
+        })?
+    } else {
+        let mut roots = Vec::new();
+        for p in &args.root {
+            let pem = std::fs::read_to_string(p)?;
+            roots.push(keys::pem_decode(&pem, "CERTIFICATE").ok_or_else(|| {
+                fail(
+                    format!("{} has no PEM CERTIFICATE block", p.display()),
+                    "pass the root CA certificate (keys/root.crt.pem)",
+                )
+            })?);
+        }
+        elicense::pki::TrustStore::new(roots, Vec::new())?
+    };
+    let verifier = Verifier::new(trust).with_skew(args.skew);
+    let text = read_input(&args.input)?;
+    let at = parse_time(args.at.as_deref())?;
+    let opts = Options {
+        at,
+        aud: args.aud.as_deref(),
+        nonce: args.nonce.as_deref(),
+    };
+    let result = verifier.verify(text.trim(), &opts);
+    let mut out = std::io::stdout().lock();
+    match result {
+        Ok(v) => {
+            if args.json {
+                let mut j = serde_json::to_value(&v)?;
+                j["verdict"] = "valid".into();
+                let _ = writeln!(out, "{}", serde_json::to_string_pretty(&j)?);
+            } else {
+                let _ = writeln!(out, "VALID 有效  {}", v.id());
+                let _ = writeln!(out, "  type     {}", v.type_name_zh());
+                let _ = writeln!(out, "  issuer   {} ({})", v.issuer_name(), v.issuer_code());
+                if let Some(n) = v.holder_name() {
+                    let _ = writeln!(out, "  holder   {n}");
+                }
+                if let Some(i) = v.holder_id() {
+                    let _ = writeln!(out, "  holder id {i}");
+                }
+                for (_, label, value) in v.fields() {
+                    let _ = writeln!(out, "  {label}  {value}");
+                }
+                let _ = writeln!(
+                    out,
+                    "  issued   {}\n  expires  {}",
+                    licence::format_time(v.issued_at()),
+                    v.not_after()
+                        .map_or("长期 (permanent)".into(), licence::format_time)
+                );
+                if v.key_bound() {
+                    let _ = writeln!(out, "  presented by the holder (key binding checked)");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if args.json {
+                let j = serde_json::json!({
+                    "verdict": "invalid",
+                    "reason": { "code": e.code(), "message": error_chain(&e) },
+                    "checked_at": licence::format_time(at),
+                });
+                let _ = writeln!(out, "{}", serde_json::to_string_pretty(&j)?);
+            } else {
+                let label = if e.is_not_genuine() {
+                    "NOT GENUINE 非真实证照"
+                } else {
+                    "INVALID 无效"
+                };
+                let _ = writeln!(out, "{label}  [{}]  {}", e.code(), error_chain(&e));
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        src = c.source();
+    }
+    s
+}
+
+/// Demo agency (示例市市场监督管理局) used by `demo` and the embedded default.
+const DEMO_AGENCY_CODE: &str = "11350100MB00000012";
+const DEMO_AGENCY_NAME: &str = "示例市市场监督管理局";
+const DEMO_REQUESTS: [(&str, &str); 3] = [
+    (
+        "business_licence",
+        include_str!("../fixtures/requests/business_licence.json"),
+    ),
+    (
+        "food_business_permit",
+        include_str!("../fixtures/requests/food_business_permit.json"),
+    ),
+    (
+        "teacher_qualification",
+        include_str!("../fixtures/requests/teacher_qualification.json"),
+    ),
+];
+
+fn demo(store: &KeyStore) -> Result<ExitCode, Failure> {
+    let now = OffsetDateTime::now_utc();
+    if !store.has_root() {
+        let r = store.init_root("elicense 演示根证书 Demo Root CA", now, 20)?;
+        println!("created demo root CA {}", r.cert_path.display());
+    }
+    let code = Uscc::parse(DEMO_AGENCY_CODE)?;
+    if !store.agencies()?.iter().any(|(_, i)| i.agency.code == code) {
+        let agency = AgencyIdentity {
+            name: DEMO_AGENCY_NAME.into(),
+            code: code.clone(),
+            issuer_uri: format!("https://elicense.example/agencies/{code}"),
+        };
+        let c = store.add_agency(&agency, now, keys::add_years(now, 5))?;
+        println!("created demo agency {}", c.cert_path.display());
+    }
+    let issuer = Issuer::new(store.agency_key(&code)?);
+    let verifier = Verifier::new(store.trust_store()?);
+    let at = now.unix_timestamp();
+    let opts = Options {
+        at,
+        ..Options::default()
+    };
+    let mut all_ok = true;
+    for (name, json) in DEMO_REQUESTS {
+        let req: LicenceRequest = serde_json::from_str(json)?;
+        let issued = issuer.issue(&req, at)?;
+        let verdict = verifier.verify(&issued.sd_jwt, &opts);
+        match &verdict {
+            Ok(v) => println!(
+                "{name:<24} issued {}  → VALID 有效 ({}, {} bytes)",
+                v.id(),
+                v.holder_name().unwrap_or("?"),
+                issued.sd_jwt.len()
+            ),
+            Err(e) => {
+                all_ok = false;
+                println!(
+                    "{name:<24} issued {} → INVALID [{}] {e}",
+                    issued.id,
+                    e.code()
+                );
+            }
+        }
+        // A forgery: change one disclosed character of the holder's name.
+        let tampered = tamper_disclosure(&issued.sd_jwt);
+        match verifier.verify(&tampered, &opts) {
+            Err(e) => println!("{:<24} tampered copy → NOT GENUINE [{}]", "", e.code()),
+            Ok(_) => {
+                all_ok = false;
+                println!("{:<24} tampered copy → accepted (BUG)", "");
+            }
+        }
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Replaces the first disclosure with one for the same claim but another value.
+fn tamper_disclosure(sd_jwt: &str) -> String {
+    let mut parts: Vec<String> = sd_jwt.split('~').map(str::to_owned).collect();
+    if let Some(d) = parts.get(1).and_then(|d| sdjwt::decode_disclosure(d).ok()) {
+        let forged = serde_json::json!([d.salt, d.name, "伪造 forged"]);
+        parts[1] = elicense::jose::b64u_encode(forged.to_string());
+    }
+    parts.join("~")
+}
+
+fn parse_time(at: Option<&str>) -> Result<i64, Failure> {
+    let Some(at) = at else {
+        return Ok(OffsetDateTime::now_utc().unix_timestamp());
+    };
+    if let Ok(secs) = at.parse::<i64>() {
+        return Ok(secs);
+    }
+    OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| {
+            fail(
+                format!("--at {at:?} is not a time: {e}"),
+                "write it as RFC 3339 (2026-01-31T09:00:00+08:00) or seconds since 1970",
+            )
+        })
+}
+
+/// Largest input file accepted.
+const MAX_INPUT: u64 = 1024 * 1024;
+
+fn read_input(path: &Path) -> Result<String, Failure> {
+    let mut buf = String::new();
+    let read = if path == Path::new("-") {
+        std::io::stdin()
+            .take(MAX_INPUT + 1)
+            .read_to_string(&mut buf)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_INPUT + 1).read_to_string(&mut buf))
+    };
+    read.map_err(|e| Failure {
+        hint: Some(format!(
+            "check the path {} and that it is UTF-8 text",
+            path.display()
+        )),
+        error: Box::new(e),
+    })?;
+    if buf.len() as u64 > MAX_INPUT {
+        return Err(fail(
+            format!("{} is larger than {MAX_INPUT} bytes", path.display()),
+            "a licence is a few kilobytes; is this the right file?",
+        ));
+    }
+    Ok(buf)
+}
+
+fn write_output(out: Option<&Path>, text: &str) -> Result<(), Failure> {
+    match out {
+        Some(p) => std::fs::write(p, format!("{text}\n")).map_err(Failure::from),
+        None => {
+            let mut o = std::io::stdout().lock();
+            match writeln!(o, "{text}") {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(Failure::from),
+            }
+        }
+    }
+}
+
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Failure {
+            hint: Some("keys are never overwritten; choose another --out".into()),
+            error: Box::new(e),
+        })?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}

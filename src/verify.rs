@@ -1,0 +1,613 @@
+//! The verification pipeline — the only place a [`VerifiedLicence`] is made.
+//!
+//! ```text
+//! bytes ─► size cap ─► SD-JWT parse (strict) ─► header policy (ES256, typ, no jwk/jku)
+//!       ─► issuer resolution (x5c / kid) ─► signature ─► claims ─► chain valid at iat
+//!       ─► issuer consistency ─► disclosures ─► key binding ─► validity window
+//! ```
+//!
+//! Each step fails with the most specific [`VerifyError`]. Time is an argument.
+
+use crate::jose::{self, JwsError};
+use crate::licence::codes::Uscc;
+use crate::licence::identifier::LicenceId;
+use crate::licence::{self, FieldSpec, LicenceType};
+use crate::pki::{ChainError, IssuerInfo, Resolved, TrustStore};
+use crate::sdjwt::{self, DisclosureError, FormatError, KeyBindingError, SdJwt, Serialization};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+/// Default allowed clock skew between issuer, holder and verifier, seconds.
+pub const DEFAULT_SKEW: i64 = 300;
+/// Default oldest acceptable key-binding JWT, seconds.
+pub const DEFAULT_KB_MAX_AGE: i64 = 600;
+
+/// Verifies licences against a trust store.
+#[derive(Debug)]
+pub struct Verifier {
+    trust: TrustStore,
+    skew: i64,
+    kb_max_age: i64,
+}
+
+/// Per-verification options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// Verification time, seconds since the epoch.
+    pub at: i64,
+    /// Expected KB-JWT audience; when set, key binding is required.
+    pub aud: Option<&'a str>,
+    /// Expected KB-JWT nonce; when set, key binding is required.
+    pub nonce: Option<&'a str>,
+}
+
+/// A licence that passed every check. Only [`Verifier::verify`] can make one.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifiedLicence {
+    licence_id: LicenceId,
+    #[serde(rename = "type")]
+    licence_type: TypeView,
+    issuer: IssuerView,
+    issued_at: String,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
+    holder: HolderView,
+    fields: Vec<FieldView>,
+    key_bound: bool,
+    checked_at: String,
+    #[serde(skip)]
+    claims: Map<String, Value>,
+    #[serde(skip)]
+    times: (i64, Option<i64>, Option<i64>),
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct TypeView {
+    code: &'static str,
+    slug: &'static str,
+    name_zh: &'static str,
+    name_en: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct IssuerView {
+    name: String,
+    code: Uscc,
+    iss: String,
+    kid: String,
+    certificate_sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct HolderView {
+    name: Option<String>,
+    id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct FieldView {
+    key: &'static str,
+    label_zh: &'static str,
+    label_en: &'static str,
+    value: String,
+}
+
+impl VerifiedLicence {
+    /// The identifier.
+    pub fn id(&self) -> &LicenceId {
+        &self.licence_id
+    }
+    /// The issuing agency's name.
+    pub fn issuer_name(&self) -> &str {
+        &self.issuer.name
+    }
+    /// The issuing agency's USCC.
+    pub fn issuer_code(&self) -> &Uscc {
+        &self.issuer.code
+    }
+    /// The licence type's Chinese name.
+    pub fn type_name_zh(&self) -> &'static str {
+        self.licence_type.name_zh
+    }
+    /// Holder name, if disclosed.
+    pub fn holder_name(&self) -> Option<&str> {
+        self.holder.name.as_deref()
+    }
+    /// Holder code, if disclosed.
+    pub fn holder_id(&self) -> Option<&str> {
+        self.holder.id.as_deref()
+    }
+    /// Disclosed face fields as `(key, Chinese label, value)`.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &'static str, &str)> {
+        self.fields
+            .iter()
+            .map(|f| (f.key, f.label_zh, f.value.as_str()))
+    }
+    /// Every processed claim (disclosed ones included).
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+    /// Signing time (`iat`).
+    pub fn issued_at(&self) -> i64 {
+        self.times.0
+    }
+    /// End of validity (`exp`), if any.
+    pub fn not_after(&self) -> Option<i64> {
+        self.times.2
+    }
+    /// Whether a key-binding JWT proved the holder presented it.
+    pub fn key_bound(&self) -> bool {
+        self.key_bound
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Registered {
+    iss: String,
+    iat: i64,
+    #[serde(default)]
+    nbf: Option<i64>,
+    #[serde(default)]
+    exp: Option<i64>,
+    vct: String,
+    licence_id: String,
+    #[serde(default)]
+    cnf: Option<Cnf>,
+}
+
+#[derive(serde::Deserialize)]
+struct Cnf {
+    jwk: jose::Jwk,
+}
+
+impl Verifier {
+    /// A verifier over `trust` with the default skew.
+    pub fn new(trust: TrustStore) -> Self {
+        Self {
+            trust,
+            skew: DEFAULT_SKEW,
+            kb_max_age: DEFAULT_KB_MAX_AGE,
+        }
+    }
+
+    /// Sets the allowed clock skew (seconds).
+    pub fn with_skew(mut self, skew: i64) -> Self {
+        self.skew = skew.max(0);
+        self
+    }
+
+    /// The trust store.
+    pub fn trust(&self) -> &TrustStore {
+        &self.trust
+    }
+
+    /// Verifies a licence or presentation (`text`), at `opts.at`.
+    pub fn verify(&self, text: &str, opts: &Options<'_>) -> Result<VerifiedLicence, VerifyError> {
+        if text.len() > sdjwt::MAX_SD_JWT_LEN {
+            return Err(VerifyError::TooLarge {
+                size: text.len(),
+                max: sdjwt::MAX_SD_JWT_LEN,
+            });
+        }
+        let sd = SdJwt::parse(text).map_err(VerifyError::Malformed)?;
+        let [sig] = sd.signatures.as_slice() else {
+            return Err(VerifyError::Malformed(FormatError::JsonShape));
+        };
+        let header_bytes = jose::b64u_decode(&sig.protected_b64).map_err(|e| {
+            jws_error(JwsError::Base64 {
+                part: "header",
+                source: e,
+            })
+        })?;
+        let header = jose::parse_header(&header_bytes).map_err(jws_error)?;
+        if header.typ.as_deref() != Some(crate::issue::SD_JWT_VC_TYP) {
+            return Err(VerifyError::WrongType {
+                typ: header.typ.clone(),
+            });
+        }
+
+        // Who signed it.
+        let candidates = self
+            .trust
+            .candidates(header.x5c.as_deref(), header.kid_str())
+            .map_err(chain_error)?;
+        let signature = jose::b64u_decode(&sig.signature_b64).map_err(|e| {
+            jws_error(JwsError::Base64 {
+                part: "signature",
+                source: e,
+            })
+        })?;
+        let signing_input: Cow<'_, str> = match sd.serialization {
+            Serialization::Compact => {
+                Cow::Borrowed(&text[..sig.protected_b64.len() + 1 + sd.payload_b64.len()])
+            }
+            _ => Cow::Owned(format!("{}.{}", sig.protected_b64, sd.payload_b64)),
+        };
+        let signer = candidates
+            .into_iter()
+            .find(|c| {
+                c.info()
+                    .public_key
+                    .verify(signing_input.as_bytes(), &signature)
+                    .is_ok()
+            })
+            .ok_or(VerifyError::BadSignature)?;
+
+        // What it says.
+        let payload_bytes = jose::b64u_decode(&sd.payload_b64).map_err(|e| {
+            jws_error(JwsError::Base64 {
+                part: "payload",
+                source: e,
+            })
+        })?;
+        let payload: Map<String, Value> =
+            serde_json::from_slice(&payload_bytes).map_err(VerifyError::Payload)?;
+        let reg: Registered = Registered::deserialize_from(&payload)?;
+        let licence_type =
+            LicenceType::from_vct(&reg.vct).ok_or_else(|| VerifyError::UnknownType {
+                vct: reg.vct.clone(),
+            })?;
+        let id: LicenceId = reg.licence_id.parse().map_err(VerifyError::Identifier)?;
+
+        // Was the signer entitled to sign it, when it did?
+        self.trust.validate(&signer, reg.iat).map_err(chain_error)?;
+        check_issuer(&signer, &reg, &id, licence_type)?;
+
+        // What is disclosed.
+        let claims = sdjwt::process_disclosures(payload, &sd.disclosures)
+            .map_err(VerifyError::Disclosure)?;
+        let key_bound = self.check_key_binding(&sd, reg.cnf.as_ref(), opts)?;
+
+        // Is it valid now?
+        let at = opts.at;
+        if reg.iat > at.saturating_add(self.skew) {
+            return Err(VerifyError::NotYetValid {
+                at,
+                not_before: reg.iat,
+            });
+        }
+        if let Some(nbf) = reg.nbf {
+            if nbf > at.saturating_add(self.skew) {
+                return Err(VerifyError::NotYetValid {
+                    at,
+                    not_before: nbf,
+                });
+            }
+        }
+        if let Some(exp) = reg.exp {
+            if exp <= at.saturating_sub(self.skew) {
+                return Err(VerifyError::Expired { at, not_after: exp });
+            }
+        }
+        Ok(build(
+            signer.info(),
+            licence_type,
+            id,
+            &reg,
+            claims,
+            key_bound,
+            at,
+        ))
+    }
+
+    fn check_key_binding(
+        &self,
+        sd: &SdJwt<'_>,
+        cnf: Option<&Cnf>,
+        opts: &Options<'_>,
+    ) -> Result<bool, VerifyError> {
+        let required = opts.aud.is_some() || opts.nonce.is_some();
+        let kb = match (&sd.kb_jwt, cnf, required) {
+            (None, _, false) => return Ok(false),
+            (None, _, true) => return Err(VerifyError::KeyBinding(KeyBindingError::Missing)),
+            (Some(_), None, _) => {
+                return Err(VerifyError::KeyBinding(KeyBindingError::NoHolderKey))
+            }
+            (Some(kb), Some(cnf), _) => (kb, cnf),
+        };
+        let holder =
+            kb.1.jwk
+                .public_key()
+                .map_err(|e| VerifyError::KeyBinding(KeyBindingError::HolderKey(e)))?;
+        let check = sdjwt::KeyBindingCheck {
+            aud: opts.aud,
+            nonce: opts.nonce,
+            at: opts.at,
+            skew: self.skew,
+            max_age: self.kb_max_age,
+        };
+        sdjwt::verify_key_binding(kb.0, &holder, &sd.sd_hash_input(), &check)
+            .map_err(VerifyError::KeyBinding)?;
+        Ok(true)
+    }
+}
+
+impl Registered {
+    fn deserialize_from(payload: &Map<String, Value>) -> Result<Self, VerifyError> {
+        use serde::Deserialize as _;
+        Registered::deserialize(serde::de::value::MapDeserializer::new(
+            payload.iter().map(|(k, v)| (k.as_str(), v)),
+        ))
+        .map_err(|e: serde_json::Error| VerifyError::Claims(e))
+    }
+}
+
+fn check_issuer(
+    signer: &Resolved,
+    reg: &Registered,
+    id: &LicenceId,
+    licence_type: LicenceType,
+) -> Result<(), VerifyError> {
+    let info = signer.info();
+    if reg.iss != info.agency.issuer_uri {
+        return Err(VerifyError::IssuerMismatch {
+            reason: IssuerMismatch::Iss {
+                iss: reg.iss.clone(),
+                certificate: info.agency.issuer_uri.clone(),
+            },
+        });
+    }
+    if id.issuer() != &info.agency.code {
+        return Err(VerifyError::IssuerMismatch {
+            reason: IssuerMismatch::Identifier {
+                in_identifier: id.issuer().to_string(),
+                certificate: info.agency.code.to_string(),
+            },
+        });
+    }
+    if id.type_code() != licence_type.code() {
+        return Err(VerifyError::IssuerMismatch {
+            reason: IssuerMismatch::Type {
+                in_identifier: id.type_code().to_owned(),
+                vct: licence_type.vct(),
+            },
+        });
+    }
+    Ok(())
+}
+
+fn build(
+    info: &IssuerInfo,
+    t: LicenceType,
+    id: LicenceId,
+    reg: &Registered,
+    claims: Map<String, Value>,
+    key_bound: bool,
+    at: i64,
+) -> VerifiedLicence {
+    let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
+    let fields = t
+        .fields()
+        .iter()
+        .filter_map(|f: &'static FieldSpec| {
+            text(f.key).map(|value| FieldView {
+                key: f.key,
+                label_zh: f.zh,
+                label_en: f.en,
+                value,
+            })
+        })
+        .collect();
+    VerifiedLicence {
+        licence_id: id,
+        licence_type: TypeView {
+            code: t.code(),
+            slug: t.slug(),
+            name_zh: t.name_zh(),
+            name_en: t.name_en(),
+        },
+        issuer: IssuerView {
+            name: info.agency.name.clone(),
+            code: info.agency.code.clone(),
+            iss: info.agency.issuer_uri.clone(),
+            kid: info.kid.clone(),
+            certificate_sha256: info.fingerprint.clone(),
+        },
+        issued_at: licence::format_time(reg.iat),
+        valid_from: reg.nbf.map(licence::format_time),
+        valid_until: reg.exp.map(licence::format_time),
+        holder: HolderView {
+            name: text(licence::HOLDER_NAME),
+            id: text(licence::HOLDER_ID),
+        },
+        fields,
+        key_bound,
+        checked_at: licence::format_time(at),
+        claims,
+        times: (reg.iat, reg.nbf, reg.exp),
+    }
+}
+
+fn jws_error(e: JwsError) -> VerifyError {
+    match e {
+        JwsError::UnsupportedAlgorithm { alg } => VerifyError::UnsupportedAlgorithm { alg },
+        JwsError::ForbiddenHeader { name } => VerifyError::ForbiddenHeader { name },
+        other => VerifyError::Malformed(FormatError::Jws(other)),
+    }
+}
+
+fn chain_error(e: ChainError) -> VerifyError {
+    if e.is_untrusted() {
+        VerifyError::UntrustedIssuer(e)
+    } else {
+        VerifyError::BadChain(e)
+    }
+}
+
+/// How the issuer named in a licence differs from its certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssuerMismatch {
+    /// `iss` is not the certificate's URI.
+    Iss {
+        /// The claim.
+        iss: String,
+        /// The certificate's URI.
+        certificate: String,
+    },
+    /// The identifier names another agency.
+    Identifier {
+        /// USCC in the identifier.
+        in_identifier: String,
+        /// USCC in the certificate.
+        certificate: String,
+    },
+    /// The identifier's type code does not match `vct`.
+    Type {
+        /// Type code in the identifier.
+        in_identifier: String,
+        /// The `vct`.
+        vct: &'static str,
+    },
+}
+
+impl std::fmt::Display for IssuerMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Iss { iss, certificate } => {
+                write!(
+                    f,
+                    "iss {iss:?} is not the certificate's issuer {certificate:?}"
+                )
+            }
+            Self::Identifier {
+                in_identifier,
+                certificate,
+            } => write!(
+                f,
+                "the identifier names agency {in_identifier} but the certificate is {certificate}'s"
+            ),
+            Self::Type { in_identifier, vct } => write!(
+                f,
+                "the identifier's type code {in_identifier} does not match vct {vct}"
+            ),
+        }
+    }
+}
+
+/// Why a licence is not valid — the most specific reason found.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// Over the size cap; nothing was decoded.
+    #[error("the licence is {size} bytes, more than the {max} accepted")]
+    TooLarge {
+        /// Size.
+        size: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// Not a well-formed SD-JWT.
+    #[error("malformed licence: {0}")]
+    Malformed(#[source] FormatError),
+    /// `typ` is not `dc+sd-jwt`.
+    #[error("the token type is {typ:?}, not an SD-JWT VC (\"dc+sd-jwt\")")]
+    WrongType {
+        /// What was found.
+        typ: Option<String>,
+    },
+    /// Payload not JSON.
+    #[error("malformed licence: the payload is not a JSON object")]
+    Payload(#[source] serde_json::Error),
+    /// Required claims missing or mistyped.
+    #[error(
+        "malformed licence: a required claim (iss, iat, vct, licence_id) is missing or mistyped"
+    )]
+    Claims(#[source] serde_json::Error),
+    /// A `vct` this service does not know.
+    #[error("unknown licence type {vct:?}")]
+    UnknownType {
+        /// The vct.
+        vct: String,
+    },
+    /// The identifier fails its checks.
+    #[error("the licence identifier is invalid")]
+    Identifier(#[source] crate::licence::identifier::IdentifierError),
+    /// `alg` is not ES256.
+    #[error("unsupported algorithm {alg:?}: licences are signed with ES256 only")]
+    UnsupportedAlgorithm {
+        /// The alg.
+        alg: String,
+    },
+    /// A header that would let the token choose its own key.
+    #[error("the licence header carries `{name}`, which is never accepted")]
+    ForbiddenHeader {
+        /// The header.
+        name: &'static str,
+    },
+    /// No trusted root or known issuer.
+    #[error("untrusted issuer: {0}")]
+    UntrustedIssuer(#[source] ChainError),
+    /// The chain reaches a root but is not valid.
+    #[error("bad issuer certificate chain: {0}")]
+    BadChain(#[source] ChainError),
+    /// The signature does not verify.
+    #[error("bad signature: the licence was altered or not signed by the certificate it names")]
+    BadSignature,
+    /// iss or identifier disagree with the certificate.
+    #[error("issuer mismatch: {reason}")]
+    IssuerMismatch {
+        /// How.
+        reason: IssuerMismatch,
+    },
+    /// A disclosure does not match the signed digests.
+    #[error("disclosure mismatch: {0}")]
+    Disclosure(#[source] DisclosureError),
+    /// Key binding failed.
+    #[error("key binding failed: {0}")]
+    KeyBinding(#[source] KeyBindingError),
+    /// Not valid yet.
+    #[error("not yet valid: valid from {} (checked at {})", licence::format_time(*not_before), licence::format_time(*at))]
+    NotYetValid {
+        /// Check time.
+        at: i64,
+        /// Start of validity.
+        not_before: i64,
+    },
+    /// Expired.
+    #[error("expired on {} (checked at {})", licence::format_time(*not_after), licence::format_time(*at))]
+    Expired {
+        /// Check time.
+        at: i64,
+        /// End of validity.
+        not_after: i64,
+    },
+}
+
+impl VerifyError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge { .. } => "too_large",
+            Self::Malformed(_)
+            | Self::WrongType { .. }
+            | Self::Payload(_)
+            | Self::Claims(_)
+            | Self::Identifier(_) => "malformed",
+            Self::UnknownType { .. } => "unknown_type",
+            Self::UnsupportedAlgorithm { .. } | Self::ForbiddenHeader { .. } => {
+                "unsupported_algorithm"
+            }
+            Self::UntrustedIssuer(_) => "untrusted_issuer",
+            Self::BadChain(ChainError::Expired { .. } | ChainError::NotYetValid { .. }) => {
+                "certificate_not_valid_at_signing"
+            }
+            Self::BadChain(_) => "bad_chain",
+            Self::BadSignature => "bad_signature",
+            Self::IssuerMismatch { .. } => "issuer_mismatch",
+            Self::Disclosure(_) => "disclosure_mismatch",
+            Self::KeyBinding(_) => "key_binding_failed",
+            Self::NotYetValid { .. } => "not_yet_valid",
+            Self::Expired { .. } => "expired",
+        }
+    }
+
+    /// Whether the licence is a forgery or altered (as opposed to genuine but expired,
+    /// not yet valid, or presented without the required key binding).
+    pub fn is_not_genuine(&self) -> bool {
+        !matches!(
+            self,
+            Self::NotYetValid { .. } | Self::Expired { .. } | Self::KeyBinding(_)
+        )
+    }
+}
