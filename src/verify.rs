@@ -207,6 +207,16 @@ impl Verifier {
             });
         }
 
+        // Well-formed payload? Checked first, so garbage is "malformed", not "bad signature".
+        let payload_bytes = jose::b64u_decode(&sd.payload_b64).map_err(|e| {
+            jws_error(JwsError::Base64 {
+                part: "payload",
+                source: e,
+            })
+        })?;
+        let payload: Map<String, Value> =
+            serde_json::from_slice(&payload_bytes).map_err(VerifyError::Payload)?;
+
         // Who signed it.
         let candidates = self
             .trust
@@ -234,15 +244,7 @@ impl Verifier {
             })
             .ok_or(VerifyError::BadSignature)?;
 
-        // What it says.
-        let payload_bytes = jose::b64u_decode(&sd.payload_b64).map_err(|e| {
-            jws_error(JwsError::Base64 {
-                part: "payload",
-                source: e,
-            })
-        })?;
-        let payload: Map<String, Value> =
-            serde_json::from_slice(&payload_bytes).map_err(VerifyError::Payload)?;
+        // What it says (trusted only now that the signature holds).
         let reg: Registered = Registered::deserialize_from(&payload)?;
         let licence_type =
             LicenceType::from_vct(&reg.vct).ok_or_else(|| VerifyError::UnknownType {
@@ -585,9 +587,8 @@ impl VerifyError {
             | Self::Claims(_)
             | Self::Identifier(_) => "malformed",
             Self::UnknownType { .. } => "unknown_type",
-            Self::UnsupportedAlgorithm { .. } | Self::ForbiddenHeader { .. } => {
-                "unsupported_algorithm"
-            }
+            Self::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
+            Self::ForbiddenHeader { .. } => "forbidden_header",
             Self::UntrustedIssuer(_) => "untrusted_issuer",
             Self::BadChain(ChainError::Expired { .. } | ChainError::NotYetValid { .. }) => {
                 "certificate_not_valid_at_signing"
