@@ -15,7 +15,7 @@ pub const SD_JWT_VC_TYP: &str = "dc+sd-jwt";
 pub struct Issuer {
     signer: Es256Signer,
     info: IssuerInfo,
-    header: Map<String, Value>,
+    header_b64: String,
 }
 
 /// A freshly issued licence.
@@ -27,14 +27,21 @@ pub struct IssuedLicence {
     pub sd_jwt: String,
     /// Signing time.
     pub iat: i64,
-    /// SHA-256 of the issuer-signed JWT (what the ledger records), base64url.
-    pub jwt_digest: String,
+}
+
+impl IssuedLicence {
+    /// SHA-256 of the issuer-signed JWT (the part before the first `~`), base64url: what
+    /// the ledger records.
+    pub fn jwt_digest(&self) -> String {
+        let jwt_len = self.sd_jwt.find('~').unwrap_or(self.sd_jwt.len());
+        jose::b64u_encode(jose::sha256(&self.sd_jwt.as_bytes()[..jwt_len]))
+    }
 }
 
 impl Issuer {
     /// An issuer from an agency key: header `alg: ES256`, `typ: dc+sd-jwt`, `kid`, and
     /// `x5c` with the issuer certificate (the root is not included).
-    pub fn new(key: AgencyKey) -> Self {
+    pub fn new(key: AgencyKey) -> Result<Self, IssueError> {
         let mut header = Map::new();
         header.insert("alg".into(), Value::String(jose::ES256.into()));
         header.insert("typ".into(), Value::String(SD_JWT_VC_TYP.into()));
@@ -43,11 +50,11 @@ impl Issuer {
             "x5c".into(),
             Value::Array(vec![Value::String(jose::b64_encode(&key.cert_der))]),
         );
-        Self {
+        Ok(Self {
+            header_b64: sdjwt::encode_header(&header).map_err(IssueError::Encode)?,
             signer: key.signer,
             info: key.info,
-            header,
-        }
+        })
     }
 
     /// What the issuer certificate says.
@@ -74,13 +81,11 @@ impl Issuer {
         }
         let members = licence.claims(&self.info.agency.issuer_uri, iat);
         let issued =
-            sdjwt::issue(&[(&self.header, &self.signer)], &members).map_err(IssueError::Encode)?;
-        let sd_jwt = issued.compact();
-        let jwt_len = sd_jwt.find('~').unwrap_or(sd_jwt.len());
+            sdjwt::issue_with_encoded_headers(&[(&self.header_b64, &self.signer)], &members)
+                .map_err(IssueError::Encode)?;
         Ok(IssuedLicence {
             id: licence.id,
-            jwt_digest: jose::b64u_encode(jose::sha256(&sd_jwt.as_bytes()[..jwt_len])),
-            sd_jwt,
+            sd_jwt: issued.compact(),
             iat,
         })
     }

@@ -250,7 +250,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     "see fixtures/requests/*.json for the request format",
                 )
             })?;
-            let issuer = Issuer::new(store.agency_key(&Uscc::parse(&agency)?)?);
+            let issuer = Issuer::new(store.agency_key(&Uscc::parse(&agency)?)?)?;
             let issued = issuer.issue(&req, parse_time(at.as_deref())?)?;
             write_output(out.as_deref(), &issued.sd_jwt)?;
             eprintln!("issued {}", issued.id);
@@ -439,7 +439,7 @@ fn demo(store: &KeyStore) -> Result<ExitCode, Failure> {
         let c = store.add_agency(&agency, now, keys::add_years(now, 5))?;
         println!("created demo agency {}", c.cert_path.display());
     }
-    let issuer = Issuer::new(store.agency_key(&code)?);
+    let issuer = Issuer::new(store.agency_key(&code)?)?;
     let verifier = Verifier::new(store.trust_store()?);
     let at = now.unix_timestamp();
     let opts = Options {

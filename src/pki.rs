@@ -11,6 +11,7 @@ use crate::licence::codes::Uscc;
 use ::time::OffsetDateTime;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use x509_parser::prelude::{FromDer as _, GeneralName, X509Certificate};
@@ -323,8 +324,10 @@ pub struct IssuerChain {
     ders: Vec<CertificateDer<'static>>,
     /// What the leaf says.
     pub info: IssuerInfo,
-    /// The times at which the chain validated: the intersection of its validity periods.
+    /// The intersection of its certificates' validity periods.
     window: (i64, i64),
+    /// Set once the chain validated: it then validates at every time inside `window`.
+    validated: AtomicBool,
 }
 
 /// Roots and issuer certificates a verifier trusts, with a cache of validated chains.
@@ -344,7 +347,6 @@ pub struct TrustStore {
 #[derive(Debug, Clone)]
 pub struct Resolved {
     chain: Arc<IssuerChain>,
-    cached: bool,
 }
 
 impl Resolved {
@@ -376,6 +378,7 @@ impl TrustStore {
                 ders: vec![CertificateDer::from(der)],
                 window: (info.not_before, info.not_after),
                 info,
+                validated: AtomicBool::new(false),
             };
             issuers
                 .entry(chain.info.kid.clone())
@@ -424,10 +427,7 @@ impl TrustStore {
                             .get(kid)
                             .and_then(|v| v.iter().find(|c| c.x5c.as_slice() == x5c))
                         {
-                            return Ok(vec![Resolved {
-                                chain: hit.clone(),
-                                cached: true,
-                            }]);
+                            return Ok(vec![Resolved { chain: hit.clone() }]);
                         }
                     }
                 }
@@ -460,8 +460,8 @@ impl TrustStore {
                         ders,
                         info,
                         window,
+                        validated: AtomicBool::new(false),
                     }),
-                    cached: false,
                 }])
             }
             None => {
@@ -474,10 +474,7 @@ impl TrustStore {
                     })?;
                 Ok(known
                     .iter()
-                    .map(|c| Resolved {
-                        chain: c.clone(),
-                        cached: false,
-                    })
+                    .map(|c| Resolved { chain: c.clone() })
                     .collect())
             }
         }
@@ -487,7 +484,7 @@ impl TrustStore {
     /// trusted root, every certificate valid at `at`, the licence-signing EKU.
     pub fn validate(&self, signer: &Resolved, at: i64) -> Result<(), ChainError> {
         let chain = &signer.chain;
-        if signer.cached && at >= chain.window.0 && at <= chain.window.1 {
+        if chain.validated.load(Ordering::Acquire) && at >= chain.window.0 && at <= chain.window.1 {
             return Ok(());
         }
         let leaf = webpki::EndEntityCert::try_from(&chain.ders[0]).map_err(ChainError::Webpki)?;
@@ -507,6 +504,7 @@ impl TrustStore {
             None,
         )
         .map_err(|e| ChainError::from_webpki(e, at))?;
+        chain.validated.store(true, Ordering::Release);
         if let Ok(mut cache) = self.validated.write() {
             let entry = cache.entry(chain.info.kid.clone()).or_default();
             if !entry.iter().any(|c| c.x5c == chain.x5c) {
@@ -683,7 +681,7 @@ mod tests {
         store.validate(&c[0], at).unwrap();
         // Cached after the first success, but still time-checked.
         let c = store.candidates(Some(&x5c), Some(&info.kid)).unwrap();
-        assert!(c[0].cached);
+        assert!(c[0].chain.validated.load(Ordering::Acquire));
         store.validate(&c[0], at).unwrap();
         let late = datetime!(2030-01-01 0:00 UTC).unix_timestamp();
         assert!(matches!(

@@ -124,18 +124,19 @@ impl Encoder<'_> {
     fn object(&mut self, members: &[Member]) -> Result<Map<String, Value>, EncodeError> {
         let mut out = Map::new();
         let mut digests = Vec::new();
-        let mut names = HashSet::new();
+        let mut names: Vec<&str> = Vec::with_capacity(members.len());
         for m in members {
             if m.name == "_sd" || m.name == "..." || m.name == "_sd_alg" {
                 return Err(EncodeError::ReservedName {
                     name: m.name.clone(),
                 });
             }
-            if !names.insert(m.name.as_str()) {
+            if names.contains(&m.name.as_str()) {
                 return Err(EncodeError::DuplicateName {
                     name: m.name.clone(),
                 });
             }
+            names.push(&m.name);
             let value = self.claim(&m.value)?;
             if m.disclosable {
                 digests.push(Value::String(self.disclose(Some(&m.name), value)?));
@@ -231,16 +232,39 @@ pub fn issue(
     signers: &[(&Map<String, Value>, &Es256Signer)],
     members: &[Member],
 ) -> Result<Issued, EncodeError> {
+    let encoded = signers
+        .iter()
+        .map(|(h, s)| Ok((encode_header(h)?, *s)))
+        .collect::<Result<Vec<_>, EncodeError>>()?;
+    let refs: Vec<(&str, &Es256Signer)> = encoded.iter().map(|(h, s)| (h.as_str(), *s)).collect();
+    issue_with_encoded_headers(&refs, members)
+}
+
+/// A protected header, serialized and base64url-encoded (done once per issuer).
+pub fn encode_header(header: &Map<String, Value>) -> Result<String, EncodeError> {
+    Ok(b64u_encode(
+        serde_json::to_vec(header).map_err(EncodeError::Json)?,
+    ))
+}
+
+/// [`issue`] with headers already encoded by [`encode_header`].
+pub fn issue_with_encoded_headers(
+    signers: &[(&str, &Es256Signer)],
+    members: &[Member],
+) -> Result<Issued, EncodeError> {
     let first = signers.first().ok_or(EncodeError::NoSigner)?;
     let (payload, disclosures) = encode_claims(members, first.1.rng())?;
     let payload_json = serde_json::to_vec(&payload).map_err(EncodeError::Json)?;
     let payload_b64 = b64u_encode(&payload_json);
     let mut signatures = Vec::with_capacity(signers.len());
-    for (header, signer) in signers {
-        let header_b64 = b64u_encode(serde_json::to_vec(header).map_err(EncodeError::Json)?);
-        let input = format!("{header_b64}.{payload_b64}");
+    let mut input = String::new();
+    for (header_b64, signer) in signers {
+        input.clear();
+        input.push_str(header_b64);
+        input.push('.');
+        input.push_str(&payload_b64);
         let sig = signer.sign(input.as_bytes()).map_err(EncodeError::Key)?;
-        signatures.push((header_b64, b64u_encode(sig)));
+        signatures.push(((*header_b64).to_owned(), b64u_encode(sig)));
     }
     Ok(Issued {
         payload_b64,
@@ -459,11 +483,10 @@ impl<'a> SdJwt<'a> {
 
     /// The issuer-signed JWT in compact form (first signature).
     pub fn issuer_jwt(&self) -> String {
-        let sig = &self.signatures[0];
-        format!(
-            "{}.{}.{}",
-            sig.protected_b64, self.payload_b64, sig.signature_b64
-        )
+        let (h, s) = self.signatures.first().map_or(("", ""), |sig| {
+            (sig.protected_b64.as_ref(), sig.signature_b64.as_ref())
+        });
+        format!("{h}.{}.{s}", self.payload_b64)
     }
 
     /// The string whose hash a KB-JWT's `sd_hash` holds: `<jwt>~<d1>~…~<dn>~`.
@@ -488,7 +511,9 @@ impl<'a> SdJwt<'a> {
 
     /// Serializes in the flattened JSON form (first signature only).
     pub fn to_json_flattened(&self) -> Value {
-        let sig = &self.signatures[0];
+        let (protected, signature) = self.signatures.first().map_or(("", ""), |sig| {
+            (sig.protected_b64.as_ref(), sig.signature_b64.as_ref())
+        });
         let mut header = Map::new();
         header.insert("disclosures".into(), self.disclosures_json());
         if let Some(kb) = &self.kb_jwt {
@@ -496,9 +521,9 @@ impl<'a> SdJwt<'a> {
         }
         serde_json::json!({
             "payload": self.payload_b64,
-            "protected": sig.protected_b64,
+            "protected": protected,
             "header": header,
-            "signature": sig.signature_b64,
+            "signature": signature,
         })
     }
 
@@ -581,7 +606,7 @@ impl<'a> SdJwt<'a> {
             source: e,
         })?;
         let payload: Map<String, Value> =
-            serde_json::from_slice(&payload).map_err(jose::JwsError::HeaderJson)?;
+            serde_json::from_slice(&payload).map_err(jose::JwsError::PayloadJson)?;
         Ok((header, payload))
     }
 }
@@ -919,16 +944,18 @@ pub fn process_disclosures(
             })
         }
     }
-    let mut table: HashMap<String, (usize, Option<Disclosure>)> =
-        HashMap::with_capacity(disclosures.len());
-    for (i, d) in disclosures.iter().enumerate() {
-        let decoded = decode_disclosure(d)?;
-        if table
-            .insert(disclosure_digest(d), (i, Some(decoded)))
-            .is_some()
-        {
-            return Err(DisclosureError::Duplicate { index: i });
-        }
+    // Sorted by digest, looked up by binary search: cheaper than hashing for the few
+    // dozen disclosures a licence has, and bounded by MAX_DISCLOSURES.
+    let mut table: Vec<([u8; 32], usize, Option<Disclosure>)> = disclosures
+        .iter()
+        .enumerate()
+        .map(|(i, d)| Ok((jose::sha256(d.as_bytes()), i, Some(decode_disclosure(d)?))))
+        .collect::<Result<_, DisclosureError>>()?;
+    table.sort_unstable_by_key(|e| e.0);
+    if let Some(w) = table.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(DisclosureError::Duplicate {
+            index: w[0].1.max(w[1].1),
+        });
     }
     let mut p = Processor {
         table,
@@ -936,13 +963,14 @@ pub fn process_disclosures(
     };
     let mut root = Value::Object(payload);
     p.value(&mut root, 0)?;
-    if let Some((_, (index, _))) = p
+    if let Some(index) = p
         .table
         .iter()
-        .filter(|(_, (_, d))| d.is_some())
-        .min_by_key(|(_, (i, _))| *i)
+        .filter(|(_, _, d)| d.is_some())
+        .map(|(_, i, _)| *i)
+        .min()
     {
-        return Err(DisclosureError::Unreferenced { index: *index });
+        return Err(DisclosureError::Unreferenced { index });
     }
     match root {
         Value::Object(o) => Ok(o),
@@ -953,18 +981,37 @@ pub fn process_disclosures(
 }
 
 struct Processor {
-    table: HashMap<String, (usize, Option<Disclosure>)>,
-    seen: HashSet<String>,
+    table: Vec<([u8; 32], usize, Option<Disclosure>)>,
+    seen: HashSet<[u8; 32]>,
+}
+
+fn digest_bytes(digest: &str) -> Result<[u8; 32], DisclosureError> {
+    let mut out = [0u8; 32];
+    match base64::Engine::decode_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        digest,
+        &mut out,
+    ) {
+        Ok(32) if digest.len() == 43 => Ok(out),
+        _ => Err(DisclosureError::Malformed {
+            reason: "a digest is not a base64url SHA-256 value",
+        }),
+    }
 }
 
 impl Processor {
     fn take(&mut self, digest: &str) -> Result<Option<Disclosure>, DisclosureError> {
-        if !self.seen.insert(digest.to_owned()) {
+        let key = digest_bytes(digest)?;
+        if !self.seen.insert(key) {
             return Err(DisclosureError::DuplicateDigest {
                 digest: digest.to_owned(),
             });
         }
-        Ok(self.table.get_mut(digest).and_then(|(_, d)| d.take()))
+        Ok(self
+            .table
+            .binary_search_by(|e| e.0.cmp(&key))
+            .ok()
+            .and_then(|i| self.table[i].2.take()))
     }
 
     fn value(&mut self, v: &mut Value, depth: usize) -> Result<(), DisclosureError> {

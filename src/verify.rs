@@ -17,6 +17,8 @@ use crate::sdjwt::{self, DisclosureError, FormatError, KeyBindingError, SdJwt, S
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// Default allowed clock skew between issuer, holder and verifier, seconds.
 pub const DEFAULT_SKEW: i64 = 300;
@@ -29,6 +31,28 @@ pub struct Verifier {
     trust: TrustStore,
     skew: i64,
     kb_max_age: i64,
+    headers: RwLock<HashMap<u64, Vec<Arc<KnownHeader>>>>,
+}
+
+/// A protected header that already led to a valid signature and chain: seen again
+/// byte for byte, it needs no decoding, policy check or issuer resolution.
+#[derive(Debug)]
+struct KnownHeader {
+    header_b64: Box<str>,
+    signer: Resolved,
+}
+
+/// Most distinct protected headers remembered (one or two per issuer certificate).
+const MAX_KNOWN_HEADERS: usize = 4096;
+
+/// A cheap bucket key for a protected header: its length and last 24 bytes (inside the
+/// certificate's signature when `x5c` is present). The full bytes are compared on a hit.
+fn header_bucket(h: &str) -> u64 {
+    let tail = &h.as_bytes()[h.len().saturating_sub(24)..];
+    tail.iter()
+        .fold(0xcbf2_9ce4_8422_2325 ^ h.len() as u64, |acc, b| {
+            (acc ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 /// Per-verification options.
@@ -49,17 +73,30 @@ pub struct VerifiedLicence {
     #[serde(rename = "type")]
     licence_type: TypeView,
     issuer: IssuerView,
-    issued_at: String,
-    valid_from: Option<String>,
-    valid_until: Option<String>,
+    #[serde(serialize_with = "ser_time")]
+    issued_at: i64,
+    #[serde(serialize_with = "ser_opt_time")]
+    valid_from: Option<i64>,
+    #[serde(serialize_with = "ser_opt_time")]
+    valid_until: Option<i64>,
     holder: HolderView,
     fields: Vec<FieldView>,
     key_bound: bool,
-    checked_at: String,
+    #[serde(serialize_with = "ser_time")]
+    checked_at: i64,
     #[serde(skip)]
     claims: Map<String, Value>,
-    #[serde(skip)]
-    times: (i64, Option<i64>, Option<i64>),
+}
+
+fn ser_time<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&licence::format_time(*t))
+}
+
+fn ser_opt_time<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => ser_time(t, s),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,11 +167,11 @@ impl VerifiedLicence {
     }
     /// Signing time (`iat`).
     pub fn issued_at(&self) -> i64 {
-        self.times.0
+        self.issued_at
     }
     /// End of validity (`exp`), if any.
     pub fn not_after(&self) -> Option<i64> {
-        self.times.2
+        self.valid_until
     }
     /// Whether a key-binding JWT proved the holder presented it.
     pub fn key_bound(&self) -> bool {
@@ -168,6 +205,7 @@ impl Verifier {
             trust,
             skew: DEFAULT_SKEW,
             kb_max_age: DEFAULT_KB_MAX_AGE,
+            headers: RwLock::new(HashMap::new()),
         }
     }
 
@@ -194,18 +232,31 @@ impl Verifier {
         let [sig] = sd.signatures.as_slice() else {
             return Err(VerifyError::Malformed(FormatError::JsonShape));
         };
-        let header_bytes = jose::b64u_decode(&sig.protected_b64).map_err(|e| {
-            jws_error(JwsError::Base64 {
-                part: "header",
-                source: e,
-            })
-        })?;
-        let header = jose::parse_header(&header_bytes).map_err(jws_error)?;
-        if header.typ.as_deref() != Some(crate::issue::SD_JWT_VC_TYP) {
-            return Err(VerifyError::WrongType {
-                typ: header.typ.clone(),
-            });
-        }
+        let known = self.known_header(&sig.protected_b64);
+        let mut header_kid = None;
+        let candidates = match &known {
+            Some(k) => vec![k.signer.clone()],
+            None => {
+                let header_bytes = jose::b64u_decode(&sig.protected_b64).map_err(|e| {
+                    jws_error(JwsError::Base64 {
+                        part: "header",
+                        source: e,
+                    })
+                })?;
+                let header = jose::parse_header(&header_bytes).map_err(jws_error)?;
+                if header.typ.as_deref() != Some(crate::issue::SD_JWT_VC_TYP) {
+                    return Err(VerifyError::WrongType {
+                        typ: header.typ.clone(),
+                    });
+                }
+                header_kid = header.kid_str().map(str::to_owned);
+                // Who claims to have signed it. (Parsed before the payload so that a
+                // broken certificate is reported as such.)
+                self.trust
+                    .candidates(header.x5c.as_deref(), header.kid_str())
+                    .map_err(chain_error)?
+            }
+        };
 
         // Well-formed payload? Checked first, so garbage is "malformed", not "bad signature".
         let payload_bytes = jose::b64u_decode(&sd.payload_b64).map_err(|e| {
@@ -218,10 +269,6 @@ impl Verifier {
             serde_json::from_slice(&payload_bytes).map_err(VerifyError::Payload)?;
 
         // Who signed it.
-        let candidates = self
-            .trust
-            .candidates(header.x5c.as_deref(), header.kid_str())
-            .map_err(chain_error)?;
         let signature = jose::b64u_decode(&sig.signature_b64).map_err(|e| {
             jws_error(JwsError::Base64 {
                 part: "signature",
@@ -243,6 +290,17 @@ impl Verifier {
                     .is_ok()
             })
             .ok_or(VerifyError::BadSignature)?;
+        // A kid is only a hint, but one that names another certificate than the signer's
+        // is an inconsistent header (checked after the signature: an altered header is a
+        // bad signature first).
+        if let Some(kid) = header_kid {
+            if kid != signer.info().kid {
+                return Err(VerifyError::KidMismatch {
+                    kid,
+                    certificate: signer.info().kid.clone(),
+                });
+            }
+        }
 
         // What it says (trusted only now that the signature holds).
         let reg: Registered = Registered::deserialize_from(&payload)?;
@@ -255,6 +313,9 @@ impl Verifier {
         // Was the signer entitled to sign it, when it did?
         self.trust.validate(&signer, reg.iat).map_err(chain_error)?;
         check_issuer(&signer, &reg, &id, licence_type)?;
+        if known.is_none() {
+            self.remember_header(&sig.protected_b64, &signer);
+        }
 
         // What is disclosed.
         let claims = sdjwt::process_disclosures(payload, &sd.disclosures)
@@ -291,6 +352,29 @@ impl Verifier {
             key_bound,
             at,
         ))
+    }
+
+    fn known_header(&self, header_b64: &str) -> Option<Arc<KnownHeader>> {
+        let map = self.headers.read().ok()?;
+        map.get(&header_bucket(header_b64))?
+            .iter()
+            .find(|k| &*k.header_b64 == header_b64)
+            .cloned()
+    }
+
+    fn remember_header(&self, header_b64: &str, signer: &Resolved) {
+        if let Ok(mut map) = self.headers.write() {
+            if map.values().map(Vec::len).sum::<usize>() >= MAX_KNOWN_HEADERS {
+                return;
+            }
+            let bucket = map.entry(header_bucket(header_b64)).or_default();
+            if !bucket.iter().any(|k| &*k.header_b64 == header_b64) {
+                bucket.push(Arc::new(KnownHeader {
+                    header_b64: header_b64.into(),
+                    signer: signer.clone(),
+                }));
+            }
+        }
     }
 
     fn check_key_binding(
@@ -406,18 +490,17 @@ fn build(
             kid: info.kid.clone(),
             certificate_sha256: info.fingerprint.clone(),
         },
-        issued_at: licence::format_time(reg.iat),
-        valid_from: reg.nbf.map(licence::format_time),
-        valid_until: reg.exp.map(licence::format_time),
+        issued_at: reg.iat,
+        valid_from: reg.nbf,
+        valid_until: reg.exp,
         holder: HolderView {
             name: text(licence::HOLDER_NAME),
             id: text(licence::HOLDER_ID),
         },
         fields,
         key_bound,
-        checked_at: licence::format_time(at),
+        checked_at: at,
         claims,
-        times: (reg.iat, reg.nbf, reg.exp),
     }
 }
 
@@ -516,6 +599,14 @@ pub enum VerifyError {
         "malformed licence: a required claim (iss, iat, vct, licence_id) is missing or mistyped"
     )]
     Claims(#[source] serde_json::Error),
+    /// The header's `kid` is not the signing certificate's.
+    #[error("the header kid {kid:?} does not match the signing certificate's kid {certificate:?}")]
+    KidMismatch {
+        /// The header kid.
+        kid: String,
+        /// The certificate's kid.
+        certificate: String,
+    },
     /// A `vct` this service does not know.
     #[error("unknown licence type {vct:?}")]
     UnknownType {
@@ -585,6 +676,7 @@ impl VerifyError {
             | Self::WrongType { .. }
             | Self::Payload(_)
             | Self::Claims(_)
+            | Self::KidMismatch { .. }
             | Self::Identifier(_) => "malformed",
             Self::UnknownType { .. } => "unknown_type",
             Self::UnsupportedAlgorithm { .. } => "unsupported_algorithm",

@@ -310,8 +310,8 @@ fn regenerate() {
     .unwrap();
     let cert_b = key_b.cert_der.clone();
     let (cert_c, kid_c, signer_c) = (key_c.cert_der.clone(), key_c.info.kid.clone(), key_c.signer);
-    let issuer_a = Issuer::new(key_a);
-    let issuer_d = Issuer::new(key_d);
+    let issuer_a = Issuer::new(key_a).unwrap();
+    let issuer_d = Issuer::new(key_d).unwrap();
     let write = |name: &str, text: &str| {
         std::fs::write(out.join(format!("{name}.sdjwt")), format!("{text}\n")).unwrap();
     };
