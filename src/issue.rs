@@ -16,6 +16,7 @@ pub struct Issuer {
     signer: Es256Signer,
     info: IssuerInfo,
     header_b64: String,
+    salts: sdjwt::RandomPool,
 }
 
 /// A freshly issued licence.
@@ -54,6 +55,7 @@ impl Issuer {
             header_b64: sdjwt::encode_header(&header).map_err(IssueError::Encode)?,
             signer: key.signer,
             info: key.info,
+            salts: sdjwt::RandomPool::default(),
         })
     }
 
@@ -80,9 +82,12 @@ impl Issuer {
             }
         }
         let members = licence.claims(&self.info.agency.issuer_uri, iat);
-        let issued =
-            sdjwt::issue_with_encoded_headers(&[(&self.header_b64, &self.signer)], &members)
-                .map_err(IssueError::Encode)?;
+        let issued = sdjwt::issue_with_encoded_headers(
+            &[(&self.header_b64, &self.signer)],
+            &members,
+            &self.salts,
+        )
+        .map_err(IssueError::Encode)?;
         Ok(IssuedLicence {
             id: licence.id,
             sd_jwt: issued.compact(),

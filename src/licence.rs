@@ -281,10 +281,21 @@ pub struct Licence {
     pub holder_key: Option<Jwk>,
 }
 
-/// Parses `YYYY-MM-DD`.
+/// Parses `YYYY-MM-DD` (exactly that: four-digit year, two-digit month and day).
 pub fn parse_date(text: &str) -> Option<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, &format).ok()
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let year = i32::try_from(num(0..4)?).ok()?;
+    let month = time::Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
+    let day = u8::try_from(num(8..10)?).ok()?;
+    Date::from_calendar_date(year, month, day).ok()
 }
 
 fn start_of_day(d: Date) -> i64 {
@@ -574,6 +585,22 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("YYYY-MM-DD"));
+    }
+
+    #[test]
+    fn dates_are_strict() {
+        assert!(parse_date("2024-02-29").is_some());
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-1-01",
+            "2024/01/01",
+            "20240101",
+            "２０２４-01-01",
+            "2024-01-01 ",
+        ] {
+            assert!(parse_date(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::jose::{self, b64u_decode, b64u_encode, CompactJws, Es256PublicKey, Es
 use ring::rand::SecureRandom;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// The only digest algorithm: `_sd_alg: sha-256`.
 pub const SD_ALG: &str = "sha-256";
@@ -24,6 +24,8 @@ pub const MAX_SD_JWT_LEN: usize = 64 * 1024;
 pub const MAX_DISCLOSURES: usize = 512;
 /// Deepest nesting of objects, arrays and disclosures that processing follows.
 pub const MAX_DEPTH: usize = 32;
+/// Most digests (real and decoy) accepted in one payload, disclosures included.
+pub const MAX_DIGESTS: usize = 4096;
 /// Salt length in bytes (128 bits, RFC 9901 §9.3).
 pub const SALT_LEN: usize = 16;
 
@@ -175,17 +177,78 @@ impl Encoder<'_> {
     }
 }
 
+/// Where salts come from: the operating system's CSPRNG, directly or through a pool.
+pub trait SaltSource {
+    /// Fills `buf` with random bytes.
+    fn fill(&self, buf: &mut [u8]) -> Result<(), EncodeError>;
+}
+
+impl SaltSource for ring::rand::SystemRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), EncodeError> {
+        SecureRandom::fill(self, buf).map_err(|_| EncodeError::Randomness)
+    }
+}
+
+/// OS randomness fetched 4 KiB at a time and handed out once each (then zeroed): one
+/// `getrandom` call serves about thirty licences' salts instead of one.
+pub struct RandomPool {
+    inner: std::sync::Mutex<PoolState>,
+    rng: ring::rand::SystemRandom,
+}
+
+impl Default for RandomPool {
+    fn default() -> Self {
+        Self {
+            inner: std::sync::Mutex::default(),
+            rng: ring::rand::SystemRandom::new(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct PoolState {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl std::fmt::Debug for RandomPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RandomPool([random bytes elided])")
+    }
+}
+
+const POOL_LEN: usize = 4096;
+
+impl SaltSource for RandomPool {
+    fn fill(&self, out: &mut [u8]) -> Result<(), EncodeError> {
+        if out.len() > POOL_LEN / 4 {
+            return SaltSource::fill(&self.rng, out);
+        }
+        let mut st = self.inner.lock().map_err(|_| EncodeError::Randomness)?;
+        if st.buf.len() != POOL_LEN || POOL_LEN - st.pos < out.len() {
+            st.buf.resize(POOL_LEN, 0);
+            SaltSource::fill(&self.rng, &mut st.buf)?;
+            st.pos = 0;
+        }
+        let start = st.pos;
+        let chunk = &mut st.buf[start..start + out.len()];
+        out.copy_from_slice(chunk);
+        zeroize::Zeroize::zeroize(chunk);
+        st.pos += out.len();
+        Ok(())
+    }
+}
+
 /// Turns a claim tree into a payload with digests, and the disclosures for it.
 ///
-/// `_sd_alg` is added at the top level. Salts are 128 bits from `rng`, drawn in one call.
+/// `_sd_alg` is added at the top level. Salts are 128 bits from `salts`, drawn in one call.
 pub fn encode_claims(
     members: &[Member],
-    rng: &dyn SecureRandom,
+    salts: &dyn SaltSource,
 ) -> Result<(Map<String, Value>, Vec<String>), EncodeError> {
     let n = count_disclosable(members);
     let mut salt_bytes = vec![0u8; n * SALT_LEN];
-    rng.fill(&mut salt_bytes)
-        .map_err(|_| EncodeError::Randomness)?;
+    salts.fill(&mut salt_bytes)?;
     let mut enc = Encoder {
         salts: salt_bytes.chunks_exact(SALT_LEN),
         disclosures: Vec::with_capacity(n),
@@ -237,7 +300,7 @@ pub fn issue(
         .map(|(h, s)| Ok((encode_header(h)?, *s)))
         .collect::<Result<Vec<_>, EncodeError>>()?;
     let refs: Vec<(&str, &Es256Signer)> = encoded.iter().map(|(h, s)| (h.as_str(), *s)).collect();
-    issue_with_encoded_headers(&refs, members)
+    issue_with_encoded_headers(&refs, members, &ring::rand::SystemRandom::new())
 }
 
 /// A protected header, serialized and base64url-encoded (done once per issuer).
@@ -251,9 +314,12 @@ pub fn encode_header(header: &Map<String, Value>) -> Result<String, EncodeError>
 pub fn issue_with_encoded_headers(
     signers: &[(&str, &Es256Signer)],
     members: &[Member],
+    salts: &dyn SaltSource,
 ) -> Result<Issued, EncodeError> {
-    let first = signers.first().ok_or(EncodeError::NoSigner)?;
-    let (payload, disclosures) = encode_claims(members, first.1.rng())?;
+    if signers.is_empty() {
+        return Err(EncodeError::NoSigner);
+    }
+    let (payload, disclosures) = encode_claims(members, salts)?;
     let payload_json = serde_json::to_vec(&payload).map_err(EncodeError::Json)?;
     let payload_b64 = b64u_encode(&payload_json);
     let mut signatures = Vec::with_capacity(signers.len());
@@ -710,19 +776,19 @@ pub fn decode_disclosure(encoded: &str) -> Result<Disclosure, DisclosureError> {
     let bytes = b64u_decode(encoded).map_err(|_| DisclosureError::Malformed {
         reason: "not base64url",
     })?;
-    let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|_| DisclosureError::Malformed { reason: "not JSON" })?;
-    let Value::Array(mut items) = v else {
+    let RawDisclosure(salt, second, third) =
+        serde_json::from_slice(&bytes).map_err(|_| DisclosureError::Malformed {
+            reason: "not a JSON array of 2 or 3 elements",
+        })?;
+    let Value::String(salt) = salt else {
         return Err(DisclosureError::Malformed {
-            reason: "not a JSON array",
+            reason: "salt is not a string",
         });
     };
-    let (salt, name, value) = match items.len() {
-        3 => {
-            let value = items.pop().unwrap_or(Value::Null);
-            let name = items.pop().unwrap_or(Value::Null);
-            let salt = items.pop().unwrap_or(Value::Null);
-            let Value::String(name) = name else {
+    let (name, value) = match third {
+        None => (None, second),
+        Some(value) => {
+            let Value::String(name) = second else {
                 return Err(DisclosureError::Malformed {
                     reason: "claim name is not a string",
                 });
@@ -730,25 +796,43 @@ pub fn decode_disclosure(encoded: &str) -> Result<Disclosure, DisclosureError> {
             if name == "_sd" || name == "..." {
                 return Err(DisclosureError::ReservedName { name });
             }
-            (salt, Some(name), value)
+            (Some(name), value)
         }
-        2 => {
-            let value = items.pop().unwrap_or(Value::Null);
-            let salt = items.pop().unwrap_or(Value::Null);
-            (salt, None, value)
-        }
-        _ => {
-            return Err(DisclosureError::Malformed {
-                reason: "not an array of 2 or 3 elements",
-            })
-        }
-    };
-    let Value::String(salt) = salt else {
-        return Err(DisclosureError::Malformed {
-            reason: "salt is not a string",
-        });
     };
     Ok(Disclosure { salt, name, value })
+}
+
+/// A JSON array of exactly 2 or 3 elements, read without building a `Vec`.
+struct RawDisclosure(Value, Value, Option<Value>);
+
+impl<'de> serde::Deserialize<'de> for RawDisclosure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawDisclosure;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of 2 or 3 elements")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::Error as _;
+                let first = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let second = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                let third = seq.next_element()?;
+                if third.is_some() && seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::invalid_length(4, &self));
+                }
+                Ok(RawDisclosure(first, second, third))
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 fn ellipsis_digest(v: &Value) -> Option<Result<&str, DisclosureError>> {
@@ -959,10 +1043,17 @@ pub fn process_disclosures(
     }
     let mut p = Processor {
         table,
-        seen: HashSet::new(),
+        seen: Vec::new(),
     };
     let mut root = Value::Object(payload);
     p.value(&mut root, 0)?;
+    // Every digest may appear once in the payload, counting those inside disclosures.
+    p.seen.sort_unstable();
+    if let Some(w) = p.seen.windows(2).find(|w| w[0] == w[1]) {
+        return Err(DisclosureError::DuplicateDigest {
+            digest: b64u_encode(w[0]),
+        });
+    }
     if let Some(index) = p
         .table
         .iter()
@@ -982,7 +1073,7 @@ pub fn process_disclosures(
 
 struct Processor {
     table: Vec<([u8; 32], usize, Option<Disclosure>)>,
-    seen: HashSet<[u8; 32]>,
+    seen: Vec<[u8; 32]>,
 }
 
 fn digest_bytes(digest: &str) -> Result<[u8; 32], DisclosureError> {
@@ -1002,11 +1093,12 @@ fn digest_bytes(digest: &str) -> Result<[u8; 32], DisclosureError> {
 impl Processor {
     fn take(&mut self, digest: &str) -> Result<Option<Disclosure>, DisclosureError> {
         let key = digest_bytes(digest)?;
-        if !self.seen.insert(key) {
-            return Err(DisclosureError::DuplicateDigest {
-                digest: digest.to_owned(),
-            });
+        if self.seen.len() >= MAX_DIGESTS {
+            return Err(DisclosureError::TooManyDigests { max: MAX_DIGESTS });
         }
+        self.seen.push(key);
+        // A repeated digest finds its disclosure already taken; the repeat is reported
+        // once every digest has been seen.
         Ok(self
             .table
             .binary_search_by(|e| e.0.cmp(&key))
@@ -1138,6 +1230,12 @@ pub enum DisclosureError {
     UnsupportedDigestAlgorithm {
         /// What was found.
         alg: String,
+    },
+    /// More digests than [`MAX_DIGESTS`].
+    #[error("more than {max} digests in the payload")]
+    TooManyDigests {
+        /// The limit.
+        max: usize,
     },
     /// Nested deeper than [`MAX_DEPTH`].
     #[error("claims nest deeper than {max} levels")]

@@ -161,8 +161,10 @@ impl VerifiedLicence {
             .iter()
             .map(|f| (f.key, f.label_zh, f.value.as_str()))
     }
-    /// Every processed claim (disclosed ones included).
-    pub fn claims(&self) -> &Map<String, Value> {
+    /// The processed claims other than the holder and face fields (those are in
+    /// [`holder_name`](Self::holder_name), [`holder_id`](Self::holder_id) and
+    /// [`fields`](Self::fields)).
+    pub fn other_claims(&self) -> &Map<String, Value> {
         &self.claims
     }
     /// Signing time (`iat`).
@@ -458,11 +460,22 @@ fn build(
     t: LicenceType,
     id: LicenceId,
     reg: &Registered,
-    claims: Map<String, Value>,
+    mut claims: Map<String, Value>,
     key_bound: bool,
     at: i64,
 ) -> VerifiedLicence {
-    let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
+    let mut text = |k: &str| match claims.remove(k) {
+        Some(Value::String(s)) => Some(s),
+        Some(other) => {
+            claims.insert(k.to_owned(), other);
+            None
+        }
+        None => None,
+    };
+    let holder = HolderView {
+        name: text(licence::HOLDER_NAME),
+        id: text(licence::HOLDER_ID),
+    };
     let fields = t
         .fields()
         .iter()
@@ -493,10 +506,7 @@ fn build(
         issued_at: reg.iat,
         valid_from: reg.nbf,
         valid_until: reg.exp,
-        holder: HolderView {
-            name: text(licence::HOLDER_NAME),
-            id: text(licence::HOLDER_ID),
-        },
+        holder,
         fields,
         key_bound,
         checked_at: at,
