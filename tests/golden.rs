@@ -3,7 +3,7 @@
 //! verifying (or failing, with exactly that reason) at a fixed time, forever: a change
 //! that breaks one breaks every licence already issued.
 //!
-//! Regenerate (only when the format deliberately changes):
+//! Add new fixtures (existing keys and files are kept, never rewritten):
 //! `ELICENSE_REGENERATE=1 cargo test --test golden -- --ignored regenerate`
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -228,72 +228,80 @@ fn regenerate() {
     }
     let keys_dir = crate_dir().join("fixtures/keys");
     let out = licences_dir();
-    let _ = std::fs::remove_dir_all(&keys_dir);
-    let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
 
-    // TEST-ONLY PKI.
+    // TEST-ONLY PKI, created once.
     let store = KeyStore::new(&keys_dir);
-    store
-        .init_root(
-            "elicense TEST-ONLY Root CA (不可用于生产)",
-            datetime!(2024-01-01 0:00 UTC),
-            20,
-        )
-        .unwrap();
+    let other = KeyStore::new(keys_dir.join("other-root"));
     let a = agency(AGENCY_A, "示例市市场监督管理局");
     let b = agency(AGENCY_B, "样例市市场监督管理局");
     let c = agency(AGENCY_EXPIRED, "已过期测试局 (expired test agency)");
-    store
-        .add_agency(
-            &a,
-            datetime!(2024-01-01 0:00 UTC),
-            datetime!(2034-01-01 0:00 UTC),
-        )
-        .unwrap();
-    store
-        .add_agency(
-            &b,
-            datetime!(2024-01-01 0:00 UTC),
-            datetime!(2034-01-01 0:00 UTC),
-        )
-        .unwrap();
-    store
-        .add_agency(
-            &c,
-            datetime!(2024-01-01 0:00 UTC),
-            datetime!(2025-01-01 0:00 UTC),
-        )
-        .unwrap();
-    let other = KeyStore::new(keys_dir.join("other-root"));
-    other
-        .init_root(
-            "Untrusted TEST-ONLY Root",
-            datetime!(2024-01-01 0:00 UTC),
-            20,
-        )
-        .unwrap();
     let d = agency(AGENCY_OTHER_ROOT, "不受信任测试局 (untrusted test agency)");
-    other
-        .add_agency(
-            &d,
-            datetime!(2024-01-01 0:00 UTC),
-            datetime!(2034-01-01 0:00 UTC),
+    if !store.has_root() {
+        store
+            .init_root(
+                "elicense TEST-ONLY Root CA (不可用于生产)",
+                datetime!(2024-01-01 0:00 UTC),
+                20,
+            )
+            .unwrap();
+        store
+            .add_agency(
+                &a,
+                datetime!(2024-01-01 0:00 UTC),
+                datetime!(2034-01-01 0:00 UTC),
+            )
+            .unwrap();
+        store
+            .add_agency(
+                &b,
+                datetime!(2024-01-01 0:00 UTC),
+                datetime!(2034-01-01 0:00 UTC),
+            )
+            .unwrap();
+        store
+            .add_agency(
+                &c,
+                datetime!(2024-01-01 0:00 UTC),
+                datetime!(2025-01-01 0:00 UTC),
+            )
+            .unwrap();
+        other
+            .init_root(
+                "Untrusted TEST-ONLY Root",
+                datetime!(2024-01-01 0:00 UTC),
+                20,
+            )
+            .unwrap();
+        other
+            .add_agency(
+                &d,
+                datetime!(2024-01-01 0:00 UTC),
+                datetime!(2034-01-01 0:00 UTC),
+            )
+            .unwrap();
+        let (_, holder_der) = Es256Signer::generate().unwrap();
+        std::fs::write(
+            keys_dir.join("holder.key.pem"),
+            keys::pem_encode(&holder_der, "PRIVATE KEY"),
         )
         .unwrap();
-    let (holder, holder_der) = Es256Signer::generate().unwrap();
-    std::fs::write(
-        keys_dir.join("holder.key.pem"),
-        keys::pem_encode(&holder_der, "PRIVATE KEY"),
-    )
-    .unwrap();
-    std::fs::write(
-        keys_dir.join("README.md"),
-        "TEST-ONLY keys for the golden fixtures. Never use them for real licences.\n\
-         Regenerate with `ELICENSE_REGENERATE=1 cargo test --test golden -- --ignored regenerate`.\n",
-    )
-    .unwrap();
+        std::fs::write(
+            keys_dir.join("README.md"),
+            "TEST-ONLY keys for the golden fixtures. Never use them for real licences.\n\
+             Add fixtures with `ELICENSE_REGENERATE=1 cargo test --test golden -- --ignored regenerate`.\n",
+        )
+        .unwrap();
+    }
     chmod_keys(&keys_dir);
+    let holder = Es256Signer::from_pkcs8(
+        &keys::pem_decode(
+            &std::fs::read_to_string(keys_dir.join("holder.key.pem")).unwrap(),
+            "PRIVATE KEY",
+        )
+        .unwrap(),
+    )
+    .unwrap();
 
     let key_a = store.agency_key(&a.code).unwrap();
     let key_b = store.agency_key(&b.code).unwrap();
@@ -309,11 +317,17 @@ fn regenerate() {
     )
     .unwrap();
     let cert_b = key_b.cert_der.clone();
+    let kid_b = key_b.info.kid.clone();
     let (cert_c, kid_c, signer_c) = (key_c.cert_der.clone(), key_c.info.kid.clone(), key_c.signer);
     let issuer_a = Issuer::new(key_a).unwrap();
     let issuer_d = Issuer::new(key_d).unwrap();
+    // Golden files are never rewritten: only missing ones are added.
     let write = |name: &str, text: &str| {
-        std::fs::write(out.join(format!("{name}.sdjwt")), format!("{text}\n")).unwrap();
+        let path = out.join(format!("{name}.sdjwt"));
+        if !path.exists() {
+            std::fs::write(path, format!("{text}\n")).unwrap();
+            println!("added {name}");
+        }
     };
 
     // Valid.
@@ -498,6 +512,12 @@ fn regenerate() {
     write(
         "forbidden_header__embedded_jwk",
         &resign(&h, &p, &stranger, &rest),
+    );
+    let (mut h, p, _, rest) = parts(&bl);
+    h.insert("kid".into(), json!(kid_b));
+    write(
+        "malformed__kid_names_another_certificate",
+        &resign(&h, &p, &signer_a, &rest),
     );
     let (mut h, p, _, rest) = parts(&bl);
     h.insert("typ".into(), json!("JWT"));
