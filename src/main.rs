@@ -74,6 +74,9 @@ enum Command {
         out: PathBuf,
     },
     /// Verify a licence or presentation and print the verdict.
+    #[command(
+        after_help = "Exit codes: 0 valid, 1 the licence is invalid, 2 an error (bad input, missing keys…)."
+    )]
     Verify(VerifyArgs),
     /// Create a demo PKI if missing, issue the fixture licences, verify them, print verdicts.
     Demo,
@@ -114,10 +117,10 @@ struct PresentArgs {
     #[arg(long, requires_all = ["aud", "nonce"])]
     holder_key: Option<PathBuf>,
     /// The verifier's audience, for key binding.
-    #[arg(long)]
+    #[arg(long, requires = "holder_key")]
     aud: Option<String>,
     /// The verifier's nonce, for key binding.
-    #[arg(long)]
+    #[arg(long, requires = "holder_key")]
     nonce: Option<String>,
     /// Where to write the presentation (default: standard output).
     #[arg(long, short)]
@@ -279,7 +282,10 @@ fn present(args: PresentArgs) -> Result<(), Failure> {
     };
     let holder = match &args.holder_key {
         Some(path) => {
-            let pem = std::fs::read_to_string(path)?;
+            let pem = read_named(
+                path,
+                "create a holder key with `elicense keygen --out holder.key.pem`",
+            )?;
             let der = keys::pem_decode(&pem, "PRIVATE KEY").ok_or_else(|| {
                 fail(
                     format!("{} has no PEM PRIVATE KEY block", path.display()),
@@ -290,6 +296,7 @@ fn present(args: PresentArgs) -> Result<(), Failure> {
         }
         None => None,
     };
+    check_presentation(text.trim(), &args.disclose, holder.as_ref())?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let kb = match (&holder, &args.aud, &args.nonce) {
         (Some(h), Some(aud), Some(nonce)) => Some((
@@ -306,6 +313,59 @@ fn present(args: PresentArgs) -> Result<(), Failure> {
     write_output(args.out.as_deref(), &out)
 }
 
+/// Refuses `--disclose` names the licence does not have and a holder key that is not the
+/// one the licence is bound to: both would silently make a useless presentation.
+fn check_presentation(
+    text: &str,
+    disclose: &[String],
+    holder: Option<&Es256Signer>,
+) -> Result<(), Failure> {
+    let Ok(sd) = sdjwt::SdJwt::parse(text) else {
+        return Ok(()); // sdjwt::present reports it
+    };
+    let payload: serde_json::Map<String, serde_json::Value> =
+        elicense::jose::b64u_decode(&sd.payload_b64)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+    let disclosable: std::collections::BTreeSet<String> = sd
+        .disclosures
+        .iter()
+        .filter_map(|d| sdjwt::decode_disclosure(d).ok()?.name)
+        .collect();
+    let unknown: Vec<&str> = disclose
+        .iter()
+        .filter(|n| !disclosable.contains(n.as_str()) && !payload.contains_key(n.as_str()))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        let names: Vec<&str> = disclosable.iter().map(String::as_str).collect();
+        return Err(fail(
+            format!("the licence has no claim {}", unknown.join(", ")),
+            format!("it can disclose: {}", names.join(", ")),
+        ));
+    }
+    if let Some(h) = holder {
+        let bound = payload
+            .get("cnf")
+            .and_then(|c| c.get("jwk"))
+            .and_then(|j| serde_json::from_value::<elicense::jose::Jwk>(j.clone()).ok())
+            .and_then(|j| j.public_key().ok());
+        match bound {
+            None => return Err(fail(
+                "the licence names no holder key (cnf), so it cannot be presented with key binding",
+                "drop --holder-key, or have the licence re-issued with holder_key in the request",
+            )),
+            Some(k) if k != h.public_key() => return Err(fail(
+                "--holder-key is not the key this licence is bound to",
+                "use the key from the `elicense keygen` whose JWK was in the request's holder_key",
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 fn verify_command(store: &KeyStore, args: VerifyArgs) -> Result<ExitCode, Failure> {
     let trust = if args.root.is_empty() {
         store.trust_store().map_err(|e| Failure {
@@ -318,7 +378,7 @@ fn verify_command(store: &KeyStore, args: VerifyArgs) -> Result<ExitCode, Failur
     } else {
         let mut roots = Vec::new();
         for p in &args.root {
-            let pem = std::fs::read_to_string(p)?;
+            let pem = read_named(p, "pass the root CA certificate (keys/root.crt.pem)")?;
             roots.push(keys::pem_decode(&pem, "CERTIFICATE").ok_or_else(|| {
                 fail(
                     format!("{} has no PEM CERTIFICATE block", p.display()),
@@ -365,7 +425,15 @@ fn verify_command(store: &KeyStore, args: VerifyArgs) -> Result<ExitCode, Failur
                         .map_or("长期 (permanent)".into(), licence::format_time)
                 );
                 if v.key_bound() {
-                    let _ = writeln!(out, "  presented by the holder (key binding checked)");
+                    if args.aud.is_some() && args.nonce.is_some() {
+                        let _ = writeln!(out, "  presented by the holder (key binding checked)");
+                    } else {
+                        let _ = writeln!(
+                            out,
+                            "  key-binding signature checked, but not its audience and nonce \
+                             (pass --aud and --nonce to rule out a replay)"
+                        );
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -515,20 +583,17 @@ fn parse_time(at: Option<&str>) -> Result<i64, Failure> {
 const MAX_INPUT: u64 = 1024 * 1024;
 
 fn read_input(path: &Path) -> Result<String, Failure> {
-    let mut buf = String::new();
+    let mut buf = Vec::new();
     let read = if path == Path::new("-") {
-        std::io::stdin()
-            .take(MAX_INPUT + 1)
-            .read_to_string(&mut buf)
+        std::io::stdin().take(MAX_INPUT + 1).read_to_end(&mut buf)
     } else {
-        std::fs::File::open(path).and_then(|f| f.take(MAX_INPUT + 1).read_to_string(&mut buf))
+        std::fs::File::open(path).and_then(|f| f.take(MAX_INPUT + 1).read_to_end(&mut buf))
     };
-    read.map_err(|e| Failure {
-        hint: Some(format!(
-            "check the path {} and that it is UTF-8 text",
-            path.display()
-        )),
-        error: Box::new(e),
+    read.map_err(|e| {
+        fail(
+            format!("{}: {e}", path.display()),
+            format!("check the path {}", path.display()),
+        )
     })?;
     if buf.len() as u64 > MAX_INPUT {
         return Err(fail(
@@ -536,7 +601,17 @@ fn read_input(path: &Path) -> Result<String, Failure> {
             "a licence is a few kilobytes; is this the right file?",
         ));
     }
-    Ok(buf)
+    String::from_utf8(buf).map_err(|e| {
+        fail(
+            format!("{} is not UTF-8 text: {e}", path.display()),
+            "a licence is base64url text (or JSON); is this the right file?",
+        )
+    })
+}
+
+/// Reads a small text file (a key or certificate), naming it in any error.
+fn read_named(path: &Path, hint: &str) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| fail(format!("{}: {e}", path.display()), hint))
 }
 
 fn write_output(out: Option<&Path>, text: &str) -> Result<(), Failure> {

@@ -1330,6 +1330,9 @@ pub enum KeyBindingError {
     /// The licence has a holder key but the presentation has no KB-JWT.
     #[error("the licence is bound to a holder key but the presentation has no key-binding JWT")]
     Missing,
+    /// The verifier requires key binding but the licence names no holder key (`cnf`).
+    #[error("key binding is required but the licence names no holder key (cnf), so it cannot be presented with key binding")]
+    NotBindable,
     /// A KB-JWT without a holder key in the licence (`cnf`).
     #[error("a key-binding JWT was presented but the licence names no holder key (cnf)")]
     NoHolderKey,

@@ -388,7 +388,10 @@ impl Verifier {
         let required = opts.aud.is_some() || opts.nonce.is_some();
         let kb = match (&sd.kb_jwt, cnf, required) {
             (None, _, false) => return Ok(false),
-            (None, _, true) => return Err(VerifyError::KeyBinding(KeyBindingError::Missing)),
+            (None, None, true) => {
+                return Err(VerifyError::KeyBinding(KeyBindingError::NotBindable))
+            }
+            (None, Some(_), true) => return Err(VerifyError::KeyBinding(KeyBindingError::Missing)),
             (Some(_), None, _) => {
                 return Err(VerifyError::KeyBinding(KeyBindingError::NoHolderKey))
             }
