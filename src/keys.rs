@@ -168,9 +168,11 @@ impl KeyStore {
         })?;
         let key_path = self.agency_path(code, "key.pem");
         let pem = read_secret(&key_path)?;
-        let der = pem_decode(&pem, "PRIVATE KEY").ok_or_else(|| KeyStoreError::BadKey {
-            path: key_path.clone(),
-        })?;
+        let der = zeroize::Zeroizing::new(pem_decode(&pem, "PRIVATE KEY").ok_or_else(|| {
+            KeyStoreError::BadKey {
+                path: key_path.clone(),
+            }
+        })?);
         let signer = Es256Signer::from_pkcs8(&der).map_err(|_| KeyStoreError::BadKey {
             path: key_path.clone(),
         })?;

@@ -134,8 +134,9 @@ struct VerifyArgs {
     /// Verification time, RFC 3339 or seconds since the epoch (default: now).
     #[arg(long)]
     at: Option<String>,
-    /// Allowed clock skew in seconds.
-    #[arg(long, default_value_t = verify::DEFAULT_SKEW)]
+    /// Allowed clock skew in seconds (at most 3600).
+    #[arg(long, default_value_t = verify::DEFAULT_SKEW,
+          value_parser = clap::value_parser!(i64).range(0..=verify::MAX_SKEW))]
     skew: i64,
     /// Print the verdict as JSON.
     #[arg(long)]
@@ -282,16 +283,18 @@ fn present(args: PresentArgs) -> Result<(), Failure> {
     };
     let holder = match &args.holder_key {
         Some(path) => {
-            let pem = read_named(
+            let pem = zeroize::Zeroizing::new(read_named(
                 path,
                 "create a holder key with `elicense keygen --out holder.key.pem`",
-            )?;
-            let der = keys::pem_decode(&pem, "PRIVATE KEY").ok_or_else(|| {
-                fail(
-                    format!("{} has no PEM PRIVATE KEY block", path.display()),
-                    "create a holder key with `elicense keygen --out holder.key.pem`",
-                )
-            })?;
+            )?);
+            let der = zeroize::Zeroizing::new(keys::pem_decode(&pem, "PRIVATE KEY").ok_or_else(
+                || {
+                    fail(
+                        format!("{} has no PEM PRIVATE KEY block", path.display()),
+                        "create a holder key with `elicense keygen --out holder.key.pem`",
+                    )
+                },
+            )?);
             Some(Es256Signer::from_pkcs8(&der)?)
         }
         None => None,

@@ -22,6 +22,8 @@ use std::sync::{Arc, RwLock};
 
 /// Default allowed clock skew between issuer, holder and verifier, seconds.
 pub const DEFAULT_SKEW: i64 = 300;
+/// Largest clock skew a verifier may allow, seconds (one hour).
+pub const MAX_SKEW: i64 = 3600;
 /// Default oldest acceptable key-binding JWT, seconds.
 pub const DEFAULT_KB_MAX_AGE: i64 = 600;
 
@@ -211,9 +213,10 @@ impl Verifier {
         }
     }
 
-    /// Sets the allowed clock skew (seconds).
+    /// Sets the allowed clock skew in seconds, clamped to `0..=MAX_SKEW`: a larger skew
+    /// would quietly accept expired licences.
     pub fn with_skew(mut self, skew: i64) -> Self {
-        self.skew = skew.max(0);
+        self.skew = skew.clamp(0, MAX_SKEW);
         self
     }
 
