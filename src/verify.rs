@@ -183,19 +183,19 @@ impl VerifiedLicence {
     }
 }
 
-#[derive(serde::Deserialize)]
+/// The registered claims, moved out of the signed payload (never from disclosures).
 struct Registered {
     iss: String,
     iat: i64,
-    #[serde(default)]
     nbf: Option<i64>,
-    #[serde(default)]
     exp: Option<i64>,
     vct: String,
     licence_id: String,
-    #[serde(default)]
     cnf: Option<Cnf>,
 }
+
+/// Claim names read from the signed payload only; a disclosure may not reuse them.
+const REGISTERED: [&str; 7] = ["iss", "iat", "nbf", "exp", "vct", "licence_id", "cnf"];
 
 #[derive(serde::Deserialize)]
 struct Cnf {
@@ -308,7 +308,8 @@ impl Verifier {
         }
 
         // What it says (trusted only now that the signature holds).
-        let reg: Registered = Registered::deserialize_from(&payload)?;
+        let mut payload = payload;
+        let reg = Registered::take_from(&mut payload)?;
         let licence_type =
             LicenceType::from_vct(&reg.vct).ok_or_else(|| VerifyError::UnknownType {
                 vct: reg.vct.clone(),
@@ -325,6 +326,11 @@ impl Verifier {
         // What is disclosed.
         let claims = sdjwt::process_disclosures(payload, &sd.disclosures)
             .map_err(VerifyError::Disclosure)?;
+        if let Some(name) = REGISTERED.iter().find(|n| claims.contains_key(**n)) {
+            return Err(VerifyError::Disclosure(DisclosureError::NameConflict {
+                name: (*name).to_owned(),
+            }));
+        }
         let key_bound = self.check_key_binding(&sd, reg.cnf.as_ref(), opts)?;
 
         // Is it valid now?
@@ -418,12 +424,38 @@ impl Verifier {
 }
 
 impl Registered {
-    fn deserialize_from(payload: &Map<String, Value>) -> Result<Self, VerifyError> {
-        use serde::Deserialize as _;
-        Registered::deserialize(serde::de::value::MapDeserializer::new(
-            payload.iter().map(|(k, v)| (k.as_str(), v)),
-        ))
-        .map_err(|e: serde_json::Error| VerifyError::Claims(e))
+    fn take_from(p: &mut Map<String, Value>) -> Result<Self, VerifyError> {
+        fn string(p: &mut Map<String, Value>, name: &'static str) -> Result<String, VerifyError> {
+            match p.remove(name) {
+                Some(Value::String(s)) => Ok(s),
+                _ => Err(VerifyError::MissingClaim { name }),
+            }
+        }
+        fn number(
+            p: &mut Map<String, Value>,
+            name: &'static str,
+        ) -> Result<Option<i64>, VerifyError> {
+            match p.remove(name) {
+                None => Ok(None),
+                Some(v) => v
+                    .as_i64()
+                    .map(Some)
+                    .ok_or(VerifyError::MissingClaim { name }),
+            }
+        }
+        Ok(Self {
+            iss: string(p, "iss")?,
+            iat: number(p, "iat")?.ok_or(VerifyError::MissingClaim { name: "iat" })?,
+            nbf: number(p, "nbf")?,
+            exp: number(p, "exp")?,
+            vct: string(p, "vct")?,
+            licence_id: string(p, "licence_id")?,
+            cnf: p
+                .remove("cnf")
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(VerifyError::Claims)?,
+        })
     }
 }
 
@@ -610,10 +642,14 @@ pub enum VerifyError {
     /// Payload not JSON.
     #[error("malformed licence: the payload is not a JSON object")]
     Payload(#[source] serde_json::Error),
-    /// Required claims missing or mistyped.
-    #[error(
-        "malformed licence: a required claim (iss, iat, vct, licence_id) is missing or mistyped"
-    )]
+    /// A registered claim missing or mistyped.
+    #[error("malformed licence: claim `{name}` is missing or of the wrong type")]
+    MissingClaim {
+        /// The claim.
+        name: &'static str,
+    },
+    /// `cnf` is not `{ "jwk": <EC P-256 JWK> }`.
+    #[error("malformed licence: cnf is not a holder JWK")]
     Claims(#[source] serde_json::Error),
     /// The header's `kid` is not the signing certificate's.
     #[error("the header kid {kid:?} does not match the signing certificate's kid {certificate:?}")]
@@ -692,6 +728,7 @@ impl VerifyError {
             | Self::WrongType { .. }
             | Self::Payload(_)
             | Self::Claims(_)
+            | Self::MissingClaim { .. }
             | Self::KidMismatch { .. }
             | Self::Identifier(_) => "malformed",
             Self::UnknownType { .. } => "unknown_type",

@@ -452,3 +452,24 @@ fn an_agency_key_that_does_not_match_its_certificate_is_refused() {
         Err(KeyStoreError::KeyMismatch { .. })
     ));
 }
+
+#[test]
+fn a_disclosure_cannot_carry_a_registered_claim() {
+    let (_dir, store) = private_fixture_keys();
+    let a = store
+        .agency_key(&elicense::licence::codes::Uscc::parse("11350100MB00000012").unwrap())
+        .unwrap();
+    let bl = golden("valid__business_licence");
+    for name in ["exp", "iss", "licence_id", "cnf"] {
+        let (h, mut p, mut rest) = split(&bl);
+        let d = b64u_encode(json!(["c2FsdHNhbHRzYWx0c2FsdA", name, 1]).to_string());
+        p["_sd"]
+            .as_array_mut()
+            .unwrap()
+            .push(Value::String(sdjwt::disclosure_digest(&d)));
+        rest.insert(0, d);
+        let token = sign(&h, &p, &a.signer, &rest);
+        let e = verifier().verify(&token, &opts()).unwrap_err();
+        assert_eq!(e.code(), "disclosure_mismatch", "{name}: {e}");
+    }
+}
