@@ -109,14 +109,15 @@ struct Encoder<'s> {
 }
 
 impl Encoder<'_> {
-    fn disclose(&mut self, name: Option<&str>, value: Value) -> Result<String, EncodeError> {
+    fn disclose(&mut self, name: Option<&str>, value: &Value) -> Result<String, EncodeError> {
         let salt = self.salts.next().ok_or(EncodeError::Randomness)?;
-        let salt = Value::String(b64u_encode(salt));
-        let array = match name {
-            Some(n) => Value::Array(vec![salt, Value::String(n.to_owned()), value]),
-            None => Value::Array(vec![salt, value]),
-        };
-        let json = serde_json::to_vec(&array).map_err(EncodeError::Json)?;
+        let salt = b64u_encode(salt);
+        // Tuples serialize as JSON arrays: `[salt, name, value]` or `[salt, value]`.
+        let json = match name {
+            Some(n) => serde_json::to_vec(&(&salt, n, value)),
+            None => serde_json::to_vec(&(&salt, value)),
+        }
+        .map_err(EncodeError::Json)?;
         let encoded = b64u_encode(json);
         let digest = disclosure_digest(&encoded);
         self.disclosures.push(encoded);
@@ -139,11 +140,19 @@ impl Encoder<'_> {
                 });
             }
             names.push(&m.name);
-            let value = self.claim(&m.value)?;
-            if m.disclosable {
-                digests.push(Value::String(self.disclose(Some(&m.name), value)?));
-            } else {
-                out.insert(m.name.clone(), value);
+            match (&m.value, m.disclosable) {
+                // A plain value is disclosed straight from the claim tree, without a copy.
+                (Claim::Value(v), true) => {
+                    digests.push(Value::String(self.disclose(Some(&m.name), v)?));
+                }
+                (_, true) => {
+                    let value = self.claim(&m.value)?;
+                    digests.push(Value::String(self.disclose(Some(&m.name), &value)?));
+                }
+                (_, false) => {
+                    let value = self.claim(&m.value)?;
+                    out.insert(m.name.clone(), value);
+                }
             }
         }
         if !digests.is_empty() {
@@ -163,7 +172,7 @@ impl Encoder<'_> {
                 for e in elements {
                     let value = self.claim(&e.value)?;
                     if e.disclosable {
-                        let digest = self.disclose(None, value)?;
+                        let digest = self.disclose(None, &value)?;
                         let mut m = Map::new();
                         m.insert("...".into(), Value::String(digest));
                         out.push(Value::Object(m));
