@@ -65,7 +65,7 @@ fn main() {
                 issuer_uri: "https://elicense.example/agencies/11350100MB00000012".into(),
             },
             now,
-            add_years(now, 5),
+            add_years(now, 5).unwrap(),
         )
         .unwrap();
     let issuer = Issuer::new(store.agency_key(&code).unwrap()).unwrap();
@@ -74,10 +74,7 @@ fn main() {
         serde_json::from_str(include_str!("../fixtures/requests/business_licence.json")).unwrap();
     let at = now.unix_timestamp();
     let licence = issuer.issue(&req, at).unwrap().sd_jwt;
-    let opts = Options {
-        at,
-        ..Options::default()
-    };
+    let opts = Options::at(at);
     verifier.verify(&licence, &opts).unwrap();
     // What a bank or platform typically receives: the holder shows three of eight claims.
     let presentation = elicense::sdjwt::present(

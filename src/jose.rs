@@ -10,7 +10,6 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use ring::rand::SecureRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair as _, UnparsedPublicKey};
 use serde::Deserialize;
 use std::fmt;
@@ -83,7 +82,7 @@ impl Es256Signer {
     /// Loads a P-256 key from its JWK parts: the private scalar `d` and the public point.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
         let d = jwk.d.as_deref().ok_or(KeyError::MissingPrivate)?;
-        let d = b64u_decode(d).map_err(KeyError::Encoding)?;
+        let d = zeroize::Zeroizing::new(b64u_decode(d).map_err(KeyError::Encoding)?);
         let public = jwk.public_key()?;
         let rng = ring::rand::SystemRandom::new();
         let pair = EcdsaKeyPair::from_private_key_and_public_key(
@@ -121,11 +120,6 @@ impl Es256Signer {
         let mut out = [0u8; ES256_SIGNATURE_LEN];
         out.copy_from_slice(sig.as_ref());
         Ok(out)
-    }
-
-    /// The random source this signer uses; shared with salt generation.
-    pub fn rng(&self) -> &dyn SecureRandom {
-        &self.rng
     }
 }
 
@@ -306,14 +300,19 @@ pub struct Header {
     /// The signer's certificate chain, leaf first, base64 DER.
     #[serde(default)]
     pub x5c: Option<Vec<String>>,
-    #[serde(default)]
-    jwk: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    jku: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    x5u: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    crit: Option<serde::de::IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    jwk: bool,
+    #[serde(default, deserialize_with = "present")]
+    jku: bool,
+    #[serde(default, deserialize_with = "present")]
+    x5u: bool,
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// A member that is there, whatever its value (`null` included).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 impl Header {
@@ -412,10 +411,10 @@ fn check_header_policy(header: &Header) -> Result<(), JwsError> {
         });
     }
     for (present, name) in [
-        (header.jwk.is_some(), "jwk"),
-        (header.jku.is_some(), "jku"),
-        (header.x5u.is_some(), "x5u"),
-        (header.crit.is_some(), "crit"),
+        (header.jwk, "jwk"),
+        (header.jku, "jku"),
+        (header.x5u, "x5u"),
+        (header.crit, "crit"),
     ] {
         if present {
             return Err(JwsError::ForbiddenHeader { name });
@@ -538,6 +537,8 @@ mod tests {
             (r#"{"alg":"ES256","jku":"https://x"}"#, "ForbiddenHeader"),
             (r#"{"alg":"ES256","x5u":"https://x"}"#, "ForbiddenHeader"),
             (r#"{"alg":"ES256","crit":["b64"]}"#, "ForbiddenHeader"),
+            (r#"{"alg":"ES256","jwk":null}"#, "ForbiddenHeader"),
+            (r#"{"alg":"ES256","crit":null}"#, "ForbiddenHeader"),
             (r#"{"alg":"ES256","alg":"ES256"}"#, "HeaderJson"),
             (r#"{"alg":"ES256"} x"#, "HeaderJson"),
             (r#"[]"#, "HeaderJson"),

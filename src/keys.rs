@@ -76,7 +76,10 @@ impl KeyStore {
                 return Err(KeyStoreError::Exists { path: p.clone() });
             }
         }
-        let g = pki::generate_root(name, now, add_years(now, years)).map_err(KeyStoreError::Pki)?;
+        let not_after = add_years(now, years)
+            .filter(|_| years > 0)
+            .ok_or(KeyStoreError::Years { years })?;
+        let g = pki::generate_root(name, now, not_after).map_err(KeyStoreError::Pki)?;
         create_dir(&self.dir)?;
         write_new(&key_path, g.key_pem.as_bytes(), 0o600)?;
         write_new(&cert_path, g.cert_pem.as_bytes(), 0o644)?;
@@ -168,11 +171,9 @@ impl KeyStore {
         })?;
         let key_path = self.agency_path(code, "key.pem");
         let pem = read_secret(&key_path)?;
-        let der = zeroize::Zeroizing::new(pem_decode(&pem, "PRIVATE KEY").ok_or_else(|| {
-            KeyStoreError::BadKey {
-                path: key_path.clone(),
-            }
-        })?);
+        let der = pem_decode_secret(&pem, "PRIVATE KEY").ok_or_else(|| KeyStoreError::BadKey {
+            path: key_path.clone(),
+        })?;
         let signer = Es256Signer::from_pkcs8(&der).map_err(|_| KeyStoreError::BadKey {
             path: key_path.clone(),
         })?;
@@ -206,12 +207,12 @@ pub struct IssuedCert {
     pub kid: String,
 }
 
-/// Adds whole years (clamping 29 February).
-pub fn add_years(t: OffsetDateTime, years: u16) -> OffsetDateTime {
+/// Adds whole years (29 February becomes 28 February); `None` past year 9999.
+pub fn add_years(t: OffsetDateTime, years: u16) -> Option<OffsetDateTime> {
     let y = t.year() + i32::from(years);
     t.replace_year(y)
         .or_else(|_| t.replace_day(28).and_then(|t| t.replace_year(y)))
-        .unwrap_or(t)
+        .ok()
 }
 
 fn create_dir(dir: &Path) -> Result<(), KeyStoreError> {
@@ -273,15 +274,20 @@ fn read_cert(path: &Path) -> Result<Vec<u8>, KeyStoreError> {
     })
 }
 
-fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<String>, KeyStoreError> {
+/// Reads a private key file, refusing one that group or others can read. The file is
+/// opened once and its mode checked on the open handle, so it cannot be swapped between
+/// the check and the read.
+pub fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<String>, KeyStoreError> {
+    use std::io::Read as _;
+    let io = |e| KeyStoreError::Io {
+        path: path.to_owned(),
+        source: e,
+    };
+    let file = fs::File::open(path).map_err(io)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let meta = fs::metadata(path).map_err(|e| KeyStoreError::Io {
-            path: path.to_owned(),
-            source: e,
-        })?;
-        let mode = meta.permissions().mode() & 0o777;
+        let mode = file.metadata().map_err(io)?.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(KeyStoreError::Permissions {
                 path: path.to_owned(),
@@ -289,12 +295,27 @@ fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<String>, KeyStoreError>
             });
         }
     }
-    fs::read_to_string(path)
+    let mut text = zeroize::Zeroizing::new(String::new());
+    file.take(64 * 1024).read_to_string(&mut text).map_err(io)?;
+    Ok(text)
+}
+
+/// Decodes the first PEM block with `label` into a buffer that is zeroed when dropped
+/// (for private keys).
+pub fn pem_decode_secret(text: &str, label: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)? + begin.len();
+    let stop = start + text[start..].find(&end)?;
+    let body = zeroize::Zeroizing::new(
+        text[start..stop]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>(),
+    );
+    crate::jose::b64_decode(&body)
+        .ok()
         .map(zeroize::Zeroizing::new)
-        .map_err(|e| KeyStoreError::Io {
-            path: path.to_owned(),
-            source: e,
-        })
 }
 
 /// Decodes the first PEM block with `label`.
@@ -384,8 +405,14 @@ pub enum KeyStoreError {
         source: pki::ChainError,
     },
     /// Generation failed.
-    #[error("could not generate a certificate")]
+    #[error("could not generate a certificate: {0}")]
     Pki(#[source] pki::PkiError),
+    /// A validity that cannot be.
+    #[error("a validity of {years} years is not possible; choose 1 to 50")]
+    Years {
+        /// What was asked.
+        years: u16,
+    },
     /// Any other I/O error.
     #[error("{}: {source}", path.display())]
     Io {
@@ -425,9 +452,10 @@ mod tests {
             code: Uscc::parse("91350100M000100Y43").unwrap(),
             issuer_uri: "https://elicense.example/agencies/91350100M000100Y43".into(),
         };
-        ks.add_agency(&agency, now, add_years(now, 5)).unwrap();
+        ks.add_agency(&agency, now, add_years(now, 5).unwrap())
+            .unwrap();
         assert!(matches!(
-            ks.add_agency(&agency, now, add_years(now, 5)),
+            ks.add_agency(&agency, now, add_years(now, 5).unwrap()),
             Err(KeyStoreError::Exists { .. })
         ));
         let key = ks.agency_key(&agency.code).unwrap();

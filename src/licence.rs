@@ -390,13 +390,22 @@ impl LicenceRequest {
                 return Err(RequestError::PrivateHolderKey);
             }
         }
+        let not_after = match until {
+            None => None,
+            Some(u) => Some(start_of_day(u.next_day().ok_or_else(|| {
+                RequestError::Date {
+                    field: "valid_until".into(),
+                    value: self.valid_until.clone().unwrap_or_default(),
+                }
+            })?)),
+        };
         Ok(Licence {
             id,
             licence_type: t,
             holder_name: name.to_owned(),
             holder_id,
             not_before: start_of_day(from),
-            not_after: until.and_then(|u| u.next_day()).map(start_of_day),
+            not_after,
             fields,
             holder_key: self.holder_key.clone(),
         })

@@ -179,18 +179,23 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(f) => {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "error: {}", f.error);
-            let mut source = f.error.source();
-            while let Some(s) = source {
-                let _ = writeln!(err, "  caused by: {s}");
-                source = s.source();
-            }
-            if let Some(h) = f.hint {
-                let _ = writeln!(err, "  hint: {h}");
-            }
+            report(&f);
             ExitCode::from(2)
         }
+    }
+}
+
+/// Prints an operator error: the error, its causes, and how to fix it.
+fn report(f: &Failure) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {}", f.error);
+    let mut source = f.error.source();
+    while let Some(s) = source {
+        let _ = writeln!(err, "  caused by: {s}");
+        source = s.source();
+    }
+    if let Some(h) = &f.hint {
+        let _ = writeln!(err, "  hint: {h}");
     }
 }
 
@@ -221,7 +226,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 code,
                 issuer_uri,
             };
-            let c = store.add_agency(&agency, now, keys::add_years(now, years))?;
+            let not_after = keys::add_years(now, years)
+                .filter(|_| (1..=50).contains(&years))
+                .ok_or(keys::KeyStoreError::Years { years })?;
+            let c = store.add_agency(&agency, now, not_after)?;
             println!(
                 "created agency certificate {} (kid {})",
                 c.cert_path.display(),
@@ -266,7 +274,22 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             write_secret(&out, pem.as_bytes())?;
             println!("{}", serde_json::to_string(&signer.public_key().to_jwk())?);
         }
-        Command::Verify(args) => return verify_command(&store, args),
+        Command::Verify(args) => {
+            let json = args.json;
+            return verify_command(&store, args).or_else(|f| {
+                if !json {
+                    return Err(f);
+                }
+                // Scripts asked for JSON: JSON on stdout, the usual message on stderr.
+                report(&f);
+                let j = serde_json::json!({
+                    "verdict": "error",
+                    "error": { "message": error_chain(f.error.as_ref()), "hint": f.hint },
+                });
+                println!("{j}");
+                Ok(ExitCode::from(2))
+            });
+        }
         Command::Demo => return demo(&store),
     }
     Ok(ExitCode::SUCCESS)
@@ -283,18 +306,14 @@ fn present(args: PresentArgs) -> Result<(), Failure> {
     };
     let holder = match &args.holder_key {
         Some(path) => {
-            let pem = zeroize::Zeroizing::new(read_named(
-                path,
-                "create a holder key with `elicense keygen --out holder.key.pem`",
-            )?);
-            let der = zeroize::Zeroizing::new(keys::pem_decode(&pem, "PRIVATE KEY").ok_or_else(
-                || {
-                    fail(
-                        format!("{} has no PEM PRIVATE KEY block", path.display()),
-                        "create a holder key with `elicense keygen --out holder.key.pem`",
-                    )
-                },
-            )?);
+            // The same rule as agency keys: refused if group or others can read it.
+            let pem = keys::read_secret(path)?;
+            let der = keys::pem_decode_secret(&pem, "PRIVATE KEY").ok_or_else(|| {
+                fail(
+                    format!("{} has no PEM PRIVATE KEY block", path.display()),
+                    "create a holder key with `elicense keygen --out holder.key.pem`",
+                )
+            })?;
             Some(Es256Signer::from_pkcs8(&der)?)
         }
         None => None,
@@ -427,6 +446,12 @@ fn verify_command(store: &KeyStore, args: VerifyArgs) -> Result<ExitCode, Failur
                     v.not_after()
                         .map_or("长期 (permanent)".into(), licence::format_time)
                 );
+                if v.holder_bound() && !v.key_bound() {
+                    let _ = writeln!(
+                        out,
+                        "  bound to a holder key, but no key-binding JWT was checked: pass --aud and --nonce to require the holder"
+                    );
+                }
                 if v.key_bound() {
                     if args.aud.is_some() && args.nonce.is_some() {
                         let _ = writeln!(out, "  presented by the holder (key binding checked)");
@@ -456,6 +481,18 @@ fn verify_command(store: &KeyStore, args: VerifyArgs) -> Result<ExitCode, Failur
                     "INVALID 无效"
                 };
                 let _ = writeln!(out, "{label}  [{}]  {}", e.code(), error_chain(&e));
+                if matches!(
+                    e,
+                    verify::VerifyError::UntrustedIssuer(
+                        elicense::pki::ChainError::UnknownKid { .. }
+                    )
+                ) && !args.root.is_empty()
+                {
+                    let _ = writeln!(
+                        out,
+                        "  hint: this licence names its issuer only by kid; --root has no agency certificates, so verify with --keys DIR holding them"
+                    );
+                }
             }
             Ok(ExitCode::from(1))
         }
@@ -507,16 +544,14 @@ fn demo(store: &KeyStore) -> Result<ExitCode, Failure> {
             code: code.clone(),
             issuer_uri: format!("https://elicense.example/agencies/{code}"),
         };
-        let c = store.add_agency(&agency, now, keys::add_years(now, 5))?;
+        let not_after = keys::add_years(now, 5).ok_or(keys::KeyStoreError::Years { years: 5 })?;
+        let c = store.add_agency(&agency, now, not_after)?;
         println!("created demo agency {}", c.cert_path.display());
     }
     let issuer = Issuer::new(store.agency_key(&code)?)?;
     let verifier = Verifier::new(store.trust_store()?);
     let at = now.unix_timestamp();
-    let opts = Options {
-        at,
-        ..Options::default()
-    };
+    let opts = Options::at(at);
     let mut all_ok = true;
     for (name, json) in DEMO_REQUESTS {
         let req: LicenceRequest = serde_json::from_str(json)?;

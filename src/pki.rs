@@ -139,6 +139,17 @@ pub fn generate_issuer(
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> Result<Generated, PkiError> {
+    let root_not_after = parse_cert(root_cert_der)
+        .map_err(|_| PkiError::BadRoot)?
+        .validity()
+        .not_after
+        .timestamp();
+    if not_after.unix_timestamp() > root_not_after {
+        return Err(PkiError::OutlivesRoot {
+            not_after: not_after.unix_timestamp(),
+            root_not_after,
+        });
+    }
     let root_key = rcgen::KeyPair::from_pem(root_key_pem).map_err(PkiError::Generate)?;
     let root_der = CertificateDer::from(root_cert_der.to_vec());
     let issuer =
@@ -223,10 +234,21 @@ fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, ChainError> {
     Ok(cert)
 }
 
-/// Reads an issuer certificate: P-256 key, digitalSignature KeyUsage, not a CA, the
-/// agency name, USCC and issuer URI. Does not decide trust.
-pub fn read_issuer(der: &[u8]) -> Result<IssuerInfo, ChainError> {
+/// The signing key and validity period of a certificate: all that is read from a
+/// certificate before its chain is known to be trusted (the rest of its profile is checked
+/// only afterwards, so a forgery under a foreign root is reported as untrusted).
+fn read_signing_key(der: &[u8]) -> Result<(Es256PublicKey, (i64, i64)), ChainError> {
     let cert = parse_cert(der)?;
+    Ok((
+        cert_p256_key(&cert)?,
+        (
+            cert.validity().not_before.timestamp(),
+            cert.validity().not_after.timestamp(),
+        ),
+    ))
+}
+
+fn cert_p256_key(cert: &X509Certificate<'_>) -> Result<Es256PublicKey, ChainError> {
     let spki = cert.public_key();
     let p256 = x509_parser::oid_registry::OID_EC_P256;
     let is_p256 = spki.algorithm.algorithm == x509_parser::oid_registry::OID_KEY_TYPE_EC_PUBLIC_KEY
@@ -239,8 +261,14 @@ pub fn read_issuer(der: &[u8]) -> Result<IssuerInfo, ChainError> {
     if !is_p256 {
         return Err(ChainError::NotP256);
     }
-    let public_key = Es256PublicKey::from_sec1(&spki.subject_public_key.data)
-        .map_err(|_| ChainError::NotP256)?;
+    Es256PublicKey::from_sec1(&spki.subject_public_key.data).map_err(|_| ChainError::NotP256)
+}
+
+/// Reads an issuer certificate: P-256 key, digitalSignature KeyUsage, not a CA, the
+/// agency name, USCC and issuer URI. Does not decide trust.
+pub fn read_issuer(der: &[u8]) -> Result<IssuerInfo, ChainError> {
+    let cert = parse_cert(der)?;
+    let public_key = cert_p256_key(&cert)?;
     let ku = cert
         .key_usage()
         .map_err(|_| ChainError::Malformed {
@@ -322,9 +350,12 @@ pub struct IssuerChain {
     /// The `x5c` strings exactly as presented, leaf first.
     x5c: Vec<String>,
     ders: Vec<CertificateDer<'static>>,
-    /// What the leaf says.
-    pub info: IssuerInfo,
-    /// The intersection of its certificates' validity periods.
+    /// The leaf's signing key.
+    key: Es256PublicKey,
+    /// What the leaf says, if it has the issuer profile (checked only once trusted).
+    info: Option<IssuerInfo>,
+    /// The intersection of its certificates' validity periods (the root's included once
+    /// validated).
     window: (i64, i64),
     /// Set once the chain validated: it then validates at every time inside `window`.
     validated: AtomicBool,
@@ -339,6 +370,9 @@ pub struct IssuerChain {
 pub struct TrustStore {
     roots: Vec<CertificateDer<'static>>,
     anchors: Vec<TrustAnchor<'static>>,
+    /// Each root's SubjectPublicKeyInfo with its validity: webpki does not check a trust
+    /// anchor's dates, so this does.
+    root_validity: Vec<(Vec<u8>, (i64, i64))>,
     issuers: HashMap<String, Vec<Arc<IssuerChain>>>,
     validated: RwLock<HashMap<String, Vec<Arc<IssuerChain>>>>,
 }
@@ -350,9 +384,18 @@ pub struct Resolved {
 }
 
 impl Resolved {
-    /// What the leaf certificate says.
-    pub fn info(&self) -> &IssuerInfo {
-        &self.chain.info
+    /// The leaf certificate's signing key (not yet trusted).
+    pub fn public_key(&self) -> &Es256PublicKey {
+        &self.chain.key
+    }
+
+    /// What the leaf certificate says, once [`TrustStore::validate`] accepted the chain.
+    pub fn info(&self) -> Option<&IssuerInfo> {
+        self.chain
+            .validated
+            .load(Ordering::Acquire)
+            .then_some(self.chain.info.as_ref())
+            .flatten()
     }
 }
 
@@ -370,24 +413,37 @@ impl TrustStore {
                     .map_err(ChainError::Webpki)
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let root_validity = roots
+            .iter()
+            .map(|r| {
+                let c = parse_cert(r)?;
+                Ok((
+                    c.public_key().raw.to_vec(),
+                    (
+                        c.validity().not_before.timestamp(),
+                        c.validity().not_after.timestamp(),
+                    ),
+                ))
+            })
+            .collect::<Result<Vec<_>, ChainError>>()?;
         let mut issuers: HashMap<String, Vec<Arc<IssuerChain>>> = HashMap::new();
         for der in issuer_certs {
             let info = read_issuer(&der)?;
+            let kid = info.kid.clone();
             let chain = IssuerChain {
                 x5c: vec![jose::b64_encode(&der)],
                 ders: vec![CertificateDer::from(der)],
+                key: info.public_key.clone(),
                 window: (info.not_before, info.not_after),
-                info,
+                info: Some(info),
                 validated: AtomicBool::new(false),
             };
-            issuers
-                .entry(chain.info.kid.clone())
-                .or_default()
-                .push(Arc::new(chain));
+            issuers.entry(kid).or_default().push(Arc::new(chain));
         }
         Ok(Self {
             roots,
             anchors,
+            root_validity,
             issuers,
             validated: RwLock::new(HashMap::new()),
         })
@@ -403,7 +459,7 @@ impl TrustStore {
         self.issuers
             .values()
             .flatten()
-            .map(|c| (c.ders[0].as_ref(), &c.info))
+            .filter_map(|c| Some((c.ders[0].as_ref(), c.info.as_ref()?)))
     }
 
     /// The candidate signers of a token with this `x5c` and `kid`: the `x5c` leaf if
@@ -447,8 +503,7 @@ impl TrustStore {
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                let info = read_issuer(&ders[0])?;
-                let mut window = (info.not_before, info.not_after);
+                let (key, mut window) = read_signing_key(&ders[0])?;
                 for d in &ders[1..] {
                     let c = parse_cert(d)?;
                     window.0 = window.0.max(c.validity().not_before.timestamp());
@@ -457,8 +512,9 @@ impl TrustStore {
                 Ok(vec![Resolved {
                     chain: Arc::new(IssuerChain {
                         x5c: x5c.to_vec(),
+                        info: read_issuer(&ders[0]).ok(),
                         ders,
-                        info,
+                        key,
                         window,
                         validated: AtomicBool::new(false),
                     }),
@@ -481,11 +537,19 @@ impl TrustStore {
     }
 
     /// Validates the signer's chain at `at` (the licence's signing time): a path to a
-    /// trusted root, every certificate valid at `at`, the licence-signing EKU.
-    pub fn validate(&self, signer: &Resolved, at: i64) -> Result<(), ChainError> {
+    /// trusted root, every certificate (the root included) valid at `at`, the
+    /// licence-signing EKU, and then the issuer profile of the leaf. Returns what the
+    /// leaf says.
+    pub fn validate<'r>(
+        &self,
+        signer: &'r Resolved,
+        at: i64,
+    ) -> Result<&'r IssuerInfo, ChainError> {
         let chain = &signer.chain;
         if chain.validated.load(Ordering::Acquire) && at >= chain.window.0 && at <= chain.window.1 {
-            return Ok(());
+            if let Some(info) = &chain.info {
+                return Ok(info);
+            }
         }
         let leaf = webpki::EndEntityCert::try_from(&chain.ders[0]).map_err(ChainError::Webpki)?;
         let time =
@@ -494,25 +558,66 @@ impl TrustStore {
                     reason: "signing time before 1970",
                 }
             })?));
-        leaf.verify_for_usage(
-            &[webpki::ring::ECDSA_P256_SHA256],
-            &self.anchors,
-            &chain.ders[1..],
-            time,
-            webpki::KeyUsage::required(LICENCE_SIGNING_EKU_DER),
-            None,
-            None,
-        )
-        .map_err(|e| ChainError::from_webpki(e, at))?;
+        let path = leaf
+            .verify_for_usage(
+                &[webpki::ring::ECDSA_P256_SHA256],
+                &self.anchors,
+                &chain.ders[1..],
+                time,
+                webpki::KeyUsage::required(LICENCE_SIGNING_EKU_DER),
+                None,
+                None,
+            )
+            .map_err(|e| ChainError::from_webpki(e, at))?;
+        let anchor_spki = path.anchor().subject_public_key_info.as_ref();
+        let root = self
+            .root_validity
+            .iter()
+            .find(|(spki, _)| spki_matches(spki, anchor_spki))
+            .map(|(_, v)| *v)
+            .ok_or(ChainError::UntrustedRoot)?;
+        if at < root.0 {
+            return Err(ChainError::RootNotValid {
+                at,
+                not_before: root.0,
+                not_after: root.1,
+            });
+        }
+        if at > root.1 {
+            return Err(ChainError::RootNotValid {
+                at,
+                not_before: root.0,
+                not_after: root.1,
+            });
+        }
+        // Trusted: now the issuer profile decides (KeyUsage, names, USCC, issuer URI).
+        let info = match &chain.info {
+            Some(info) => info,
+            None => {
+                return Err(read_issuer(&chain.ders[0])
+                    .err()
+                    .unwrap_or(ChainError::KeyUsage))
+            }
+        };
+        // Cache only chains that lie inside their root's validity: the cached window must
+        // never reach past it. (Others are validated in full every time.)
+        if chain.window.0 < root.0 || chain.window.1 > root.1 {
+            return Ok(info);
+        }
         chain.validated.store(true, Ordering::Release);
         if let Ok(mut cache) = self.validated.write() {
-            let entry = cache.entry(chain.info.kid.clone()).or_default();
+            let entry = cache.entry(info.kid.clone()).or_default();
             if !entry.iter().any(|c| c.x5c == chain.x5c) {
                 entry.push(chain.clone());
             }
         }
-        Ok(())
+        Ok(info)
     }
+}
+
+/// webpki gives the anchor's SPKI without its outer SEQUENCE; x509-parser keeps it.
+fn spki_matches(full_spki: &[u8], anchor_spki_contents: &[u8]) -> bool {
+    full_spki.ends_with(anchor_spki_contents) && full_spki.len() <= anchor_spki_contents.len() + 4
 }
 
 /// Why an issuer certificate chain is not trusted.
@@ -575,6 +680,16 @@ pub enum ChainError {
         /// notBefore.
         not_before: i64,
     },
+    /// The root certificate itself was not valid at the signing time.
+    #[error("the root certificate was not valid when the licence was signed ({at} outside {not_before}..{not_after})")]
+    RootNotValid {
+        /// Signing time.
+        at: i64,
+        /// Root notBefore.
+        not_before: i64,
+        /// Root notAfter.
+        not_after: i64,
+    },
     /// The licence-signing EKU is missing.
     #[error("the issuer certificate lacks the licence-signing extended key usage")]
     MissingEku,
@@ -622,6 +737,17 @@ pub enum PkiError {
     /// The random source failed.
     #[error("the system random source failed")]
     Randomness,
+    /// The root certificate does not parse.
+    #[error("the root certificate does not parse")]
+    BadRoot,
+    /// The issuer certificate would be valid after its root expires.
+    #[error("the agency certificate would be valid until {}, after the root expires ({}); choose fewer --years", crate::licence::format_time(*not_after), crate::licence::format_time(*root_not_after))]
+    OutlivesRoot {
+        /// Requested notAfter.
+        not_after: i64,
+        /// The root's notAfter.
+        root_not_after: i64,
+    },
 }
 
 #[cfg(test)]

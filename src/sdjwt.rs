@@ -481,6 +481,9 @@ impl<'a> SdJwt<'a> {
         }
         let last = last.ok_or(FormatError::NoTilde)?;
         let kb_jwt = (!last.is_empty()).then_some(Cow::Borrowed(last));
+        if let Some(kb) = &kb_jwt {
+            CompactJws::split(kb).map_err(FormatError::KbJwt)?;
+        }
         let jws = CompactJws::split(jwt).map_err(FormatError::Jws)?;
         Ok(Self {
             serialization: Serialization::Compact,
@@ -713,6 +716,15 @@ pub enum FormatError {
     /// JSON serialization that does not parse.
     #[error("not valid JSON of the expected shape")]
     Json(#[source] serde_json::Error),
+    /// The part after the last `~` is not a compact JWS.
+    #[error("the key-binding JWT (after the last '~') is malformed; an SD-JWT without key binding ends with '~'")]
+    KbJwt(#[source] jose::JwsError),
+    /// More than one signature where one is expected.
+    #[error("the licence carries {count} signatures; a licence has exactly one")]
+    MultipleSignatures {
+        /// How many.
+        count: usize,
+    },
     /// JSON serialization with neither or both of the flattened and general members.
     #[error("JSON serialization must be either flattened (protected, signature) or general (signatures)")]
     JsonShape,

@@ -58,7 +58,7 @@ fn header_bucket(h: &str) -> u64 {
 }
 
 /// Per-verification options.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
     /// Verification time, seconds since the epoch.
     pub at: i64,
@@ -77,13 +77,14 @@ pub struct VerifiedLicence {
     issuer: IssuerView,
     #[serde(serialize_with = "ser_time")]
     issued_at: i64,
-    #[serde(serialize_with = "ser_opt_time")]
-    valid_from: Option<i64>,
+    #[serde(serialize_with = "ser_time")]
+    valid_from: i64,
     #[serde(serialize_with = "ser_opt_time")]
     valid_until: Option<i64>,
     holder: HolderView,
     fields: Vec<FieldView>,
     key_bound: bool,
+    holder_bound: bool,
     #[serde(serialize_with = "ser_time")]
     checked_at: i64,
     #[serde(skip)]
@@ -181,13 +182,18 @@ impl VerifiedLicence {
     pub fn key_bound(&self) -> bool {
         self.key_bound
     }
+    /// Whether the licence names a holder key (`cnf`): if so, a verifier that needs to know
+    /// the holder is present should require key binding (pass `aud` and `nonce`).
+    pub fn holder_bound(&self) -> bool {
+        self.holder_bound
+    }
 }
 
 /// The registered claims, moved out of the signed payload (never from disclosures).
 struct Registered {
     iss: String,
     iat: i64,
-    nbf: Option<i64>,
+    nbf: i64,
     exp: Option<i64>,
     vct: String,
     licence_id: String,
@@ -200,6 +206,17 @@ const REGISTERED: [&str; 7] = ["iss", "iat", "nbf", "exp", "vct", "licence_id", 
 #[derive(serde::Deserialize)]
 struct Cnf {
     jwk: jose::Jwk,
+}
+
+impl Options<'static> {
+    /// Verify at `at` (seconds since the epoch), without key binding.
+    pub fn at(at: i64) -> Self {
+        Options {
+            at,
+            aud: None,
+            nonce: None,
+        }
+    }
 }
 
 impl Verifier {
@@ -235,7 +252,9 @@ impl Verifier {
         }
         let sd = SdJwt::parse(text).map_err(VerifyError::Malformed)?;
         let [sig] = sd.signatures.as_slice() else {
-            return Err(VerifyError::Malformed(FormatError::JsonShape));
+            return Err(VerifyError::Malformed(FormatError::MultipleSignatures {
+                count: sd.signatures.len(),
+            }));
         };
         let known = self.known_header(&sig.protected_b64);
         let mut header_kid = None;
@@ -254,9 +273,12 @@ impl Verifier {
                         typ: header.typ.clone(),
                     });
                 }
+                if header.kid.is_some() && header.kid_str().is_none() {
+                    return Err(VerifyError::KidNotString);
+                }
                 header_kid = header.kid_str().map(str::to_owned);
-                // Who claims to have signed it. (Parsed before the payload so that a
-                // broken certificate is reported as such.)
+                // Who claims to have signed it: the x5c leaf's key, or known certificates
+                // with that kid. Nothing about them is trusted yet.
                 self.trust
                     .candidates(header.x5c.as_deref(), header.kid_str())
                     .map_err(chain_error)?
@@ -270,7 +292,7 @@ impl Verifier {
                 source: e,
             })
         })?;
-        let payload: Map<String, Value> =
+        let mut payload: Map<String, Value> =
             serde_json::from_slice(&payload_bytes).map_err(VerifyError::Payload)?;
 
         // Who signed it.
@@ -289,36 +311,48 @@ impl Verifier {
         let signer = candidates
             .into_iter()
             .find(|c| {
-                c.info()
-                    .public_key
+                c.public_key()
                     .verify(signing_input.as_bytes(), &signature)
                     .is_ok()
             })
             .ok_or(VerifyError::BadSignature)?;
+
+        // Was the signer entitled to sign, when it says it did? Decided before anything
+        // else the payload says, so a forgery under a foreign root is "untrusted issuer"
+        // whatever its claims look like. (Without a usable `iat`, trust is decided at the
+        // verification time and the missing claim is reported next.)
+        let signed_at = payload
+            .get("iat")
+            .and_then(Value::as_i64)
+            .filter(|t| *t >= 0)
+            .unwrap_or(opts.at);
+        let info = self
+            .trust
+            .validate(&signer, signed_at)
+            .map_err(chain_error)?;
         // A kid is only a hint, but one that names another certificate than the signer's
         // is an inconsistent header (checked after the signature: an altered header is a
         // bad signature first).
         if let Some(kid) = header_kid {
-            if kid != signer.info().kid {
+            if kid != info.kid {
                 return Err(VerifyError::KidMismatch {
                     kid,
-                    certificate: signer.info().kid.clone(),
+                    certificate: info.kid.clone(),
                 });
             }
         }
 
-        // What it says (trusted only now that the signature holds).
-        let mut payload = payload;
+        // What it says.
         let reg = Registered::take_from(&mut payload)?;
         let licence_type =
             LicenceType::from_vct(&reg.vct).ok_or_else(|| VerifyError::UnknownType {
                 vct: reg.vct.clone(),
             })?;
         let id: LicenceId = reg.licence_id.parse().map_err(VerifyError::Identifier)?;
-
-        // Was the signer entitled to sign it, when it did?
-        self.trust.validate(&signer, reg.iat).map_err(chain_error)?;
-        check_issuer(&signer, &reg, &id, licence_type)?;
+        check_issuer(info, &reg, &id, licence_type)?;
+        if !payload.contains_key("_sd_alg") {
+            return Err(VerifyError::MissingClaim { name: "_sd_alg" });
+        }
         if known.is_none() {
             self.remember_header(&sig.protected_b64, &signer);
         }
@@ -332,6 +366,7 @@ impl Verifier {
             }));
         }
         let key_bound = self.check_key_binding(&sd, reg.cnf.as_ref(), opts)?;
+        let holder_bound = reg.cnf.is_some();
 
         // Is it valid now?
         let at = opts.at;
@@ -341,13 +376,11 @@ impl Verifier {
                 not_before: reg.iat,
             });
         }
-        if let Some(nbf) = reg.nbf {
-            if nbf > at.saturating_add(self.skew) {
-                return Err(VerifyError::NotYetValid {
-                    at,
-                    not_before: nbf,
-                });
-            }
+        if reg.nbf > at.saturating_add(self.skew) {
+            return Err(VerifyError::NotYetValid {
+                at,
+                not_before: reg.nbf,
+            });
         }
         if let Some(exp) = reg.exp {
             if exp <= at.saturating_sub(self.skew) {
@@ -355,12 +388,12 @@ impl Verifier {
             }
         }
         Ok(build(
-            signer.info(),
+            info,
             licence_type,
             id,
             &reg,
             claims,
-            key_bound,
+            (key_bound, holder_bound),
             at,
         ))
     }
@@ -446,7 +479,7 @@ impl Registered {
         Ok(Self {
             iss: string(p, "iss")?,
             iat: number(p, "iat")?.ok_or(VerifyError::MissingClaim { name: "iat" })?,
-            nbf: number(p, "nbf")?,
+            nbf: number(p, "nbf")?.ok_or(VerifyError::MissingClaim { name: "nbf" })?,
             exp: number(p, "exp")?,
             vct: string(p, "vct")?,
             licence_id: string(p, "licence_id")?,
@@ -460,12 +493,11 @@ impl Registered {
 }
 
 fn check_issuer(
-    signer: &Resolved,
+    info: &IssuerInfo,
     reg: &Registered,
     id: &LicenceId,
     licence_type: LicenceType,
 ) -> Result<(), VerifyError> {
-    let info = signer.info();
     if reg.iss != info.agency.issuer_uri {
         return Err(VerifyError::IssuerMismatch {
             reason: IssuerMismatch::Iss {
@@ -499,7 +531,7 @@ fn build(
     id: LicenceId,
     reg: &Registered,
     mut claims: Map<String, Value>,
-    key_bound: bool,
+    (key_bound, holder_bound): (bool, bool),
     at: i64,
 ) -> VerifiedLicence {
     let mut text = |k: &str| match claims.remove(k) {
@@ -547,6 +579,7 @@ fn build(
         holder,
         fields,
         key_bound,
+        holder_bound,
         checked_at: at,
         claims,
     }
@@ -651,6 +684,9 @@ pub enum VerifyError {
     /// `cnf` is not `{ "jwk": <EC P-256 JWK> }`.
     #[error("malformed licence: cnf is not a holder JWK")]
     Claims(#[source] serde_json::Error),
+    /// The header's `kid` is not a string.
+    #[error("the header kid is not a string")]
+    KidNotString,
     /// The header's `kid` is not the signing certificate's.
     #[error("the header kid {kid:?} does not match the signing certificate's kid {certificate:?}")]
     KidMismatch {
@@ -730,14 +766,17 @@ impl VerifyError {
             | Self::Claims(_)
             | Self::MissingClaim { .. }
             | Self::KidMismatch { .. }
+            | Self::KidNotString
             | Self::Identifier(_) => "malformed",
             Self::UnknownType { .. } => "unknown_type",
             Self::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
             Self::ForbiddenHeader { .. } => "forbidden_header",
             Self::UntrustedIssuer(_) => "untrusted_issuer",
-            Self::BadChain(ChainError::Expired { .. } | ChainError::NotYetValid { .. }) => {
-                "certificate_not_valid_at_signing"
-            }
+            Self::BadChain(
+                ChainError::Expired { .. }
+                | ChainError::NotYetValid { .. }
+                | ChainError::RootNotValid { .. },
+            ) => "certificate_not_valid_at_signing",
             Self::BadChain(_) => "bad_chain",
             Self::BadSignature => "bad_signature",
             Self::IssuerMismatch { .. } => "issuer_mismatch",

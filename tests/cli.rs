@@ -87,7 +87,8 @@ impl Run {
         self
     }
 
-    /// An operator error: exit 2, an `error: …` line, nothing on standard output.
+    /// An operator error: exit 2, an `error: …` line, and on standard output nothing —
+    /// or, when `--json` was asked for, a JSON document with `verdict: error`.
     #[track_caller]
     fn expect_error(&self) -> &Self {
         self.expect_code(2);
@@ -96,11 +97,16 @@ impl Run {
             "errors start with `error: `\n{}",
             self.describe()
         );
-        assert!(
-            self.stdout.is_empty(),
-            "an error prints nothing on stdout\n{}",
-            self.describe()
-        );
+        if !self.stdout.is_empty() {
+            let v: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+                panic!(
+                    "an error prints nothing on stdout, or JSON ({e})\n{}",
+                    self.describe()
+                )
+            });
+            assert_eq!(v["verdict"], "error", "{}", self.describe());
+            assert!(v["error"]["message"].is_string(), "{}", self.describe());
+        }
         self
     }
 

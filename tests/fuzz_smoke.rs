@@ -283,10 +283,7 @@ fn check_disclosure(text: &str) {
 /// `verify`: both without and with key binding demanded. Returns whether each
 /// verified; verifying again gives the same outcome (the header cache changes nothing).
 fn check_verify(text: &str) -> (bool, bool) {
-    let plain = Options {
-        at: FIXED_AT,
-        ..Options::default()
-    };
+    let plain = Options::at(FIXED_AT);
     let bound = Options {
         at: FIXED_AT,
         aud: Some(AUD),

@@ -42,7 +42,7 @@ fn world() -> &'static World {
                     issuer_uri: "https://elicense.example/agencies/11350100MB00000012".into(),
                 },
                 start,
-                add_years(start, 10),
+                add_years(start, 10).unwrap(),
             )
             .unwrap();
         World {
@@ -131,10 +131,7 @@ fn request() -> impl Strategy<Value = LicenceRequest> {
 }
 
 fn opts() -> Options<'static> {
-    Options {
-        at: AT,
-        ..Options::default()
-    }
+    Options::at(AT)
 }
 
 proptest! {

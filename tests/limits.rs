@@ -39,10 +39,7 @@ fn verifier() -> Verifier {
 }
 
 fn opts() -> Options<'static> {
-    Options {
-        at: FIXED_AT,
-        ..Options::default()
-    }
+    Options::at(FIXED_AT)
 }
 
 fn split(token: &str) -> (Map<String, Value>, Map<String, Value>, Vec<String>) {
