@@ -23,7 +23,9 @@
 pub mod issue;
 pub mod jose;
 pub mod keys;
+pub mod ledger;
 pub mod licence;
 pub mod pki;
 pub mod sdjwt;
+pub mod status_list;
 pub mod verify;

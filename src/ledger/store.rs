@@ -1,0 +1,702 @@
+//! The ledger on sled: every issuance and status change as an event, committed atomically
+//! with the licence record, the status-list allocation and the Merkle tree hashes, and
+//! acknowledged only once flushed to disk (group commit).
+//!
+//! Keys in the one sled tree:
+//!
+//! ```text
+//! e ‖ seq (u64 BE)                         event, canonical JSON (a Merkle leaf)
+//! h ‖ index (u64 BE)                       stored Merkle hash (leaves and complete subtrees)
+//! l ‖ licence id                           licence record (JSON)
+//! i ‖ issuer ‖ 0 ‖ list (u32 BE) ‖ idx (u64 BE)   status-list slot → licence id
+//! c ‖ size (u64 BE)                        signed checkpoint (C2SP signed note)
+//! m ‖ "size"                               number of events (u64 BE)
+//! ```
+
+use super::event::{
+    Action, AdminStatus, Event, EventKind, LicenceRecord, LicenceState, Reason, TransitionError,
+    MAX_NOTE_LEN,
+};
+use super::flush::GroupFlush;
+use super::merkle::{self, Hash, HashReader, MerkleError};
+use crate::jose::b64u_encode;
+use crate::licence::codes::Uscc;
+use crate::licence::identifier::LicenceId;
+use crate::sdjwt::{RandomPool, SaltSource as _};
+use crate::status_list::StatusList;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Entries per status list. Indices are drawn at random inside a list; a new list is
+/// opened when one is half full, so drawing stays cheap and indices reveal no order.
+pub const LIST_CAPACITY: u64 = 1 << 20;
+/// Fill level at which an issuer's next list is opened.
+const LIST_FILL_LIMIT: u64 = LIST_CAPACITY / 2;
+/// Bits per status-list entry: 0 valid, 1 revoked, 2 suspended.
+pub const STATUS_BITS: u8 = 2;
+
+const SIZE_KEY: &[u8] = b"msize";
+
+fn event_key(seq: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = b'e';
+    k[1..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn hash_key(index: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = b'h';
+    k[1..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn record_key(id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + id.len());
+    k.push(b'l');
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn slot_key(issuer: &str, list: u32, idx: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + issuer.len() + 12);
+    k.push(b'i');
+    k.extend_from_slice(issuer.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&list.to_be_bytes());
+    k.extend_from_slice(&idx.to_be_bytes());
+    k
+}
+
+fn checkpoint_key(size: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = b'c';
+    k[1..].copy_from_slice(&size.to_be_bytes());
+    k
+}
+
+/// Where a licence's status lives: list `list` of its issuer, entry `idx`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StatusSlot {
+    /// The list number.
+    pub list: u32,
+    /// The entry.
+    pub idx: u64,
+}
+
+/// Proof that a change is on disk: its position in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    /// The event's sequence number (its leaf index).
+    pub seq: u64,
+    /// The event's leaf hash.
+    pub leaf: Hash,
+    /// The tree size once it was appended.
+    pub tree_size: u64,
+}
+
+/// One issuer list's allocation and statuses, kept in memory.
+#[derive(Debug)]
+struct ListState {
+    /// One bit per index: allocated (reserved or recorded).
+    used: Vec<u64>,
+    count: u64,
+    statuses: StatusList,
+}
+
+impl ListState {
+    fn new() -> Result<Self, LedgerError> {
+        Ok(Self {
+            used: vec![0; (LIST_CAPACITY / 64) as usize],
+            count: 0,
+            statuses: StatusList::new(STATUS_BITS, LIST_CAPACITY as usize)
+                .map_err(LedgerError::StatusList)?,
+        })
+    }
+
+    fn is_used(&self, idx: u64) -> bool {
+        self.used
+            .get((idx / 64) as usize)
+            .is_some_and(|w| w & (1 << (idx % 64)) != 0)
+    }
+
+    fn mark(&mut self, idx: u64) {
+        if let Some(w) = self.used.get_mut((idx / 64) as usize) {
+            if *w & (1 << (idx % 64)) == 0 {
+                *w |= 1 << (idx % 64);
+                self.count += 1;
+            }
+        }
+    }
+}
+
+/// What only the single writer touches.
+#[derive(Debug)]
+struct Writer {
+    size: u64,
+    prev: Option<Hash>,
+    lists: HashMap<(String, u32), ListState>,
+    current: HashMap<String, u32>,
+}
+
+/// The ledger.
+#[derive(Debug)]
+pub struct Ledger {
+    db: sled::Db,
+    writer: Mutex<Writer>,
+    flush: GroupFlush,
+    random: RandomPool,
+}
+
+/// Reads stored Merkle hashes from sled.
+struct DbHashes<'a>(&'a sled::Db);
+
+impl HashReader for DbHashes<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, MerkleError> {
+        indexes
+            .iter()
+            .map(|&i| {
+                let v = self
+                    .0
+                    .get(hash_key(i))
+                    .map_err(|e| MerkleError::Read(Box::new(e)))?
+                    .ok_or(MerkleError::MissingHash { index: i })?;
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| MerkleError::MissingHash { index: i })
+            })
+            .collect()
+    }
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger in `dir`, restoring the writer's state from disk.
+    pub fn open(dir: &Path) -> Result<Self, LedgerError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .flush_every_ms(Some(1000))
+            .open()
+            .map_err(LedgerError::Db)?;
+        let size = match db.get(SIZE_KEY).map_err(LedgerError::Db)? {
+            None => 0,
+            Some(v) => {
+                u64::from_be_bytes(v.as_ref().try_into().map_err(|_| LedgerError::Corrupt {
+                    what: "the stored tree size is not 8 bytes".into(),
+                })?)
+            }
+        };
+        let prev = if size == 0 {
+            None
+        } else {
+            Some(
+                DbHashes(&db)
+                    .read_hashes(&[merkle::stored_hash_index(0, size - 1)])
+                    .map_err(LedgerError::Merkle)?[0],
+            )
+        };
+        let mut writer = Writer {
+            size,
+            prev,
+            lists: HashMap::new(),
+            current: HashMap::new(),
+        };
+        for item in db.scan_prefix(b"l") {
+            let (_, v) = item.map_err(LedgerError::Db)?;
+            let r: LicenceRecord =
+                serde_json::from_slice(&v).map_err(|e| LedgerError::CorruptRecord {
+                    key: "licence record".into(),
+                    source: e,
+                })?;
+            let list = list_entry(&mut writer.lists, &r.issuer, r.list)?;
+            list.mark(r.idx);
+            list.statuses
+                .set(r.idx as usize, r.state.status())
+                .map_err(LedgerError::StatusList)?;
+            let cur = writer.current.entry(r.issuer.clone()).or_insert(r.list);
+            *cur = (*cur).max(r.list);
+        }
+        let flush = GroupFlush::default();
+        flush.recovered(size);
+        Ok(Self {
+            db,
+            writer: Mutex::new(writer),
+            flush,
+            random: RandomPool::default(),
+        })
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Number of events (the Merkle tree size).
+    pub fn size(&self) -> u64 {
+        self.writer().size
+    }
+
+    /// How many flushes group commit has performed.
+    pub fn flushes(&self) -> u64 {
+        self.flush.flushes()
+    }
+
+    /// Draws a fresh status-list slot for `issuer`'s next licence: at random inside the
+    /// issuer's current list, never one used before. The slot is held in memory and
+    /// becomes permanent when the issuance is recorded.
+    pub fn reserve(&self, issuer: &Uscc) -> Result<StatusSlot, LedgerError> {
+        let mut w = self.writer();
+        let issuer = issuer.as_str().to_owned();
+        let mut list_no = *w.current.get(&issuer).unwrap_or(&0);
+        loop {
+            let state = list_entry(&mut w.lists, &issuer, list_no)?;
+            if state.count < LIST_FILL_LIMIT {
+                break;
+            }
+            list_no = list_no.checked_add(1).ok_or(LedgerError::ListsExhausted)?;
+        }
+        w.current.insert(issuer.clone(), list_no);
+        let state = list_entry(&mut w.lists, &issuer, list_no)?;
+        for _ in 0..64 {
+            let mut b = [0u8; 8];
+            self.random
+                .fill(&mut b)
+                .map_err(|_| LedgerError::Randomness)?;
+            let idx = u64::from_le_bytes(b) % LIST_CAPACITY;
+            if !state.is_used(idx) {
+                state.mark(idx);
+                return Ok(StatusSlot { list: list_no, idx });
+            }
+        }
+        Err(LedgerError::Randomness)
+    }
+
+    /// Records the issuance of `id` in `slot` (from [`reserve`](Self::reserve)); returns
+    /// once it is on disk.
+    pub fn record_issued(
+        &self,
+        id: &LicenceId,
+        slot: StatusSlot,
+        jwt_digest: &str,
+        actor: &str,
+        at: i64,
+    ) -> Result<Receipt, LedgerError> {
+        let issuer = id.issuer().as_str();
+        let licence_id = id.to_string();
+        let mut w = self.writer();
+        if self.get_record(&licence_id)?.is_some() {
+            return Err(LedgerError::AlreadyIssued { licence_id });
+        }
+        let reserved = w
+            .lists
+            .get(&(issuer.to_owned(), slot.list))
+            .is_some_and(|l| l.is_used(slot.idx));
+        let taken = self
+            .db
+            .contains_key(slot_key(issuer, slot.list, slot.idx))
+            .map_err(LedgerError::Db)?;
+        if !reserved || taken {
+            return Err(LedgerError::SlotNotReserved {
+                list: slot.list,
+                idx: slot.idx,
+            });
+        }
+        let event = Event {
+            seq: w.size,
+            prev: w.prev.map(b64u_encode).unwrap_or_default(),
+            kind: EventKind::Issued,
+            licence_id: licence_id.clone(),
+            issuer: issuer.to_owned(),
+            actor: actor.to_owned(),
+            at,
+            reason: None,
+            admin_status: None,
+            note: None,
+            list: Some(slot.list),
+            idx: Some(slot.idx),
+            jwt_digest: Some(jwt_digest.to_owned()),
+        };
+        let record = LicenceRecord::from_issued(&event).ok_or(LedgerError::Corrupt {
+            what: "issued event without its slot".into(),
+        })?;
+        let mut batch = sled::Batch::default();
+        batch.insert(slot_key(issuer, slot.list, slot.idx), licence_id.as_bytes());
+        let receipt = self.append(&mut w, &event, &record, batch)?;
+        drop(w);
+        self.wait_durable(receipt)
+    }
+
+    /// Applies a status change by agency `actor` to licence `licence_id`; returns once it
+    /// is on disk, with the licence's new record.
+    #[allow(clippy::too_many_arguments)]
+    pub fn change(
+        &self,
+        licence_id: &str,
+        action: Action,
+        actor: &Uscc,
+        reason: Option<Reason>,
+        admin_status: Option<AdminStatus>,
+        note: Option<&str>,
+        at: i64,
+    ) -> Result<(Receipt, LicenceRecord), LedgerError> {
+        if let Some(a) = admin_status {
+            if a.action() != action {
+                return Err(LedgerError::AdminStatusMismatch {
+                    admin_status: a,
+                    action: action.name(),
+                });
+            }
+        }
+        let reason = reason
+            .or(admin_status.map(AdminStatus::reason))
+            .unwrap_or(match action {
+                Action::Suspend => Reason::CertificateHold,
+                Action::Reinstate => Reason::RemoveFromCrl,
+                Action::Revoke => Reason::Unspecified,
+            });
+        if !reason.fits(action) {
+            return Err(LedgerError::ReasonMismatch {
+                reason: reason.name(),
+                action: action.name(),
+            });
+        }
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if note.is_some_and(|n| n.chars().count() > MAX_NOTE_LEN) {
+            return Err(LedgerError::NoteTooLong { max: MAX_NOTE_LEN });
+        }
+        let mut w = self.writer();
+        let record = self
+            .get_record(licence_id)?
+            .ok_or_else(|| LedgerError::UnknownLicence {
+                licence_id: licence_id.to_owned(),
+            })?;
+        if record.issuer != actor.as_str() {
+            return Err(LedgerError::NotYourLicence {
+                licence_id: licence_id.to_owned(),
+                issuer: record.issuer,
+                actor: actor.to_string(),
+            });
+        }
+        let event = Event {
+            seq: w.size,
+            prev: w.prev.map(b64u_encode).unwrap_or_default(),
+            kind: action.kind(),
+            licence_id: licence_id.to_owned(),
+            issuer: record.issuer.clone(),
+            actor: actor.to_string(),
+            at,
+            reason: Some(reason),
+            admin_status,
+            note: note.map(str::to_owned),
+            list: None,
+            idx: None,
+            jwt_digest: None,
+        };
+        let next = record
+            .after(&event)
+            .map_err(|source| LedgerError::Transition {
+                licence_id: licence_id.to_owned(),
+                state: record.state,
+                action: action.name(),
+                source,
+            })?;
+        let receipt = self.append(&mut w, &event, &next, sled::Batch::default())?;
+        drop(w);
+        self.wait_durable(receipt).map(|r| (r, next))
+    }
+
+    /// Writes one event with everything that depends on it, atomically.
+    fn append(
+        &self,
+        w: &mut Writer,
+        event: &Event,
+        record: &LicenceRecord,
+        mut batch: sled::Batch,
+    ) -> Result<Receipt, LedgerError> {
+        let bytes = event.to_bytes().map_err(LedgerError::Encode)?;
+        let leaf = merkle::leaf_hash(&bytes);
+        let hashes = merkle::hashes_to_store(w.size, leaf, &DbHashes(&self.db))
+            .map_err(LedgerError::Merkle)?;
+        let first = merkle::stored_hash_index(0, w.size);
+        for (i, h) in hashes.iter().enumerate() {
+            batch.insert(&hash_key(first + i as u64), &h[..]);
+        }
+        batch.insert(&event_key(event.seq), bytes);
+        batch.insert(
+            record_key(&record.licence_id),
+            serde_json::to_vec(record).map_err(LedgerError::Encode)?,
+        );
+        let size = w.size + 1;
+        batch.insert(SIZE_KEY, &size.to_be_bytes());
+        self.db.apply_batch(batch).map_err(LedgerError::Db)?;
+        w.size = size;
+        w.prev = Some(leaf);
+        let list = list_entry(&mut w.lists, &record.issuer, record.list)?;
+        list.mark(record.idx);
+        list.statuses
+            .set(record.idx as usize, record.state.status())
+            .map_err(LedgerError::StatusList)?;
+        self.flush.committed(size);
+        Ok(Receipt {
+            seq: event.seq,
+            leaf,
+            tree_size: size,
+        })
+    }
+
+    fn wait_durable(&self, r: Receipt) -> Result<Receipt, LedgerError> {
+        self.flush
+            .wait_durable(r.tree_size, || self.db.flush().map(|_| ()))
+            .map_err(LedgerError::Db)?;
+        Ok(r)
+    }
+
+    fn get_record(&self, licence_id: &str) -> Result<Option<LicenceRecord>, LedgerError> {
+        let Some(v) = self
+            .db
+            .get(record_key(licence_id))
+            .map_err(LedgerError::Db)?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| LedgerError::CorruptRecord {
+                key: licence_id.to_owned(),
+                source: e,
+            })
+    }
+
+    /// The licence's record, if it was issued here.
+    pub fn record(&self, licence_id: &str) -> Result<Option<LicenceRecord>, LedgerError> {
+        self.get_record(licence_id)
+    }
+
+    /// The event at `seq`.
+    pub fn event(&self, seq: u64) -> Result<Option<Event>, LedgerError> {
+        let Some(v) = self.db.get(event_key(seq)).map_err(LedgerError::Db)? else {
+            return Ok(None);
+        };
+        Event::from_bytes(&v)
+            .map(Some)
+            .map_err(|e| LedgerError::Corrupt {
+                what: format!("event {seq}: {e}"),
+            })
+    }
+
+    /// The events about one licence, oldest first.
+    pub fn history(&self, licence_id: &str) -> Result<Vec<Event>, LedgerError> {
+        // Events are few per licence but not indexed by licence: follow the log back from
+        // the record's last event would need back-links; a scan is fine for an audit view.
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(b"e") {
+            let (_, v) = item.map_err(LedgerError::Db)?;
+            let e = Event::from_bytes(&v).map_err(|e| LedgerError::Corrupt {
+                what: format!("event: {e}"),
+            })?;
+            if e.licence_id == licence_id {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The status list `list` of `issuer` as it stands (a copy).
+    pub fn status_list(&self, issuer: &Uscc, list: u32) -> Option<StatusList> {
+        self.writer()
+            .lists
+            .get(&(issuer.as_str().to_owned(), list))
+            .map(|l| l.statuses.clone())
+    }
+
+    /// The status lists each issuer has, as `(issuer, list)`.
+    pub fn lists(&self) -> Vec<(String, u32)> {
+        let mut v: Vec<_> = self.writer().lists.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// The Merkle tree head (RFC 9162 MTH) at `size`.
+    pub fn root_at(&self, size: u64) -> Result<Hash, LedgerError> {
+        merkle::tree_hash(size, &DbHashes(&self.db)).map_err(LedgerError::Merkle)
+    }
+
+    /// Inclusion proof of event `seq` in the tree of `size` events.
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        merkle::inclusion_proof(seq, size, &DbHashes(&self.db)).map_err(LedgerError::Merkle)
+    }
+
+    /// Consistency proof between tree sizes `old` and `new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
+        merkle::consistency_proof(old, new, &DbHashes(&self.db)).map_err(LedgerError::Merkle)
+    }
+
+    /// Stores a signed checkpoint for tree size `size` (durably).
+    pub fn store_checkpoint(&self, size: u64, note: &str) -> Result<(), LedgerError> {
+        self.db
+            .insert(checkpoint_key(size), note.as_bytes())
+            .map_err(LedgerError::Db)?;
+        self.db.flush().map_err(LedgerError::Db)?;
+        Ok(())
+    }
+
+    /// The newest stored checkpoint, as `(size, signed note)`.
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, LedgerError> {
+        let last = self
+            .db
+            .scan_prefix(b"c")
+            .next_back()
+            .transpose()
+            .map_err(LedgerError::Db)?;
+        last.map(|(k, v)| {
+            let size = k
+                .get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .ok_or(LedgerError::Corrupt {
+                    what: "checkpoint key".into(),
+                })?;
+            Ok((size, String::from_utf8_lossy(&v).into_owned()))
+        })
+        .transpose()
+    }
+
+    /// Every stored checkpoint, as `(size, signed note)`, oldest first.
+    pub fn checkpoints(&self) -> Result<Vec<(u64, String)>, LedgerError> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(b"c") {
+            let (k, v) = item.map_err(LedgerError::Db)?;
+            let size = k
+                .get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .ok_or(LedgerError::Corrupt {
+                    what: "checkpoint key".into(),
+                })?;
+            out.push((size, String::from_utf8_lossy(&v).into_owned()));
+        }
+        Ok(out)
+    }
+
+    /// The raw database, for the integrity checker and for tests that tamper with it.
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+}
+
+fn list_entry<'a>(
+    lists: &'a mut HashMap<(String, u32), ListState>,
+    issuer: &str,
+    list: u32,
+) -> Result<&'a mut ListState, LedgerError> {
+    use std::collections::hash_map::Entry;
+    Ok(match lists.entry((issuer.to_owned(), list)) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => e.insert(ListState::new()?),
+    })
+}
+
+/// Why a ledger operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The database failed.
+    #[error("ledger database error (is another elicense process using the data directory?)")]
+    Db(#[source] sled::Error),
+    /// A stored record does not parse.
+    #[error("stored record {key} is corrupt; run `elicense ledger verify`")]
+    CorruptRecord {
+        /// Which record.
+        key: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Stored data is inconsistent.
+    #[error("ledger data is corrupt: {what}; run `elicense ledger verify`")]
+    Corrupt {
+        /// What.
+        what: String,
+    },
+    /// No such licence.
+    #[error("no licence {licence_id} in the ledger; check the identifier (elicense status ID)")]
+    UnknownLicence {
+        /// The identifier.
+        licence_id: String,
+    },
+    /// Issued twice.
+    #[error(
+        "licence {licence_id} is already in the ledger; a re-issue needs a new version number"
+    )]
+    AlreadyIssued {
+        /// The identifier.
+        licence_id: String,
+    },
+    /// Another agency's licence.
+    #[error("licence {licence_id} was issued by {issuer}; agency {actor} cannot change it")]
+    NotYourLicence {
+        /// The identifier.
+        licence_id: String,
+        /// Its issuer.
+        issuer: String,
+        /// Who tried.
+        actor: String,
+    },
+    /// A transition the state does not allow.
+    #[error("cannot {action} licence {licence_id}, which is {state:?}: {source}")]
+    Transition {
+        /// The identifier.
+        licence_id: String,
+        /// Its state.
+        state: LicenceState,
+        /// The action.
+        action: &'static str,
+        /// Why not.
+        #[source]
+        source: TransitionError,
+    },
+    /// A reason that does not fit the action.
+    #[error("reason {reason} does not fit {action}")]
+    ReasonMismatch {
+        /// The reason.
+        reason: &'static str,
+        /// The action.
+        action: &'static str,
+    },
+    /// An administrative status that is another action.
+    #[error("{} is not a reason to {action}", admin_status.zh())]
+    AdminStatusMismatch {
+        /// The status.
+        admin_status: AdminStatus,
+        /// The action.
+        action: &'static str,
+    },
+    /// Note too long.
+    #[error("the note is longer than {max} characters")]
+    NoteTooLong {
+        /// Limit.
+        max: usize,
+    },
+    /// A slot that was not reserved here.
+    #[error("status slot {list}/{idx} was not reserved by this ledger or is already used")]
+    SlotNotReserved {
+        /// List.
+        list: u32,
+        /// Index.
+        idx: u64,
+    },
+    /// No list numbers left.
+    #[error("the issuer has used every status list")]
+    ListsExhausted,
+    /// The random source failed.
+    #[error("the system random source failed")]
+    Randomness,
+    /// Encoding failed.
+    #[error("could not encode a ledger record")]
+    Encode(#[source] serde_json::Error),
+    /// Merkle tree failure.
+    #[error("Merkle tree error")]
+    Merkle(#[source] MerkleError),
+    /// Status list failure.
+    #[error("status list error")]
+    StatusList(#[source] crate::status_list::StatusListError),
+}
