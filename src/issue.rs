@@ -2,9 +2,11 @@
 
 use crate::jose::{self, Es256Signer};
 use crate::keys::AgencyKey;
+use crate::ledger::{Ledger, LedgerError};
 use crate::licence::{identifier::LicenceId, LicenceRequest, RequestError};
 use crate::pki::IssuerInfo;
 use crate::sdjwt;
+use crate::status_list::{self, StatusList, StatusListError, StatusReference, TokenClaims};
 use serde_json::{Map, Value};
 
 /// `typ` of an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc).
@@ -16,6 +18,8 @@ pub struct Issuer {
     signer: Es256Signer,
     info: IssuerInfo,
     header_b64: String,
+    /// `alg`, `kid`, `x5c` for the agency's status-list tokens.
+    list_header: Map<String, Value>,
     salts: sdjwt::RandomPool,
 }
 
@@ -51,8 +55,11 @@ impl Issuer {
             "x5c".into(),
             Value::Array(vec![Value::String(jose::b64_encode(&key.cert_der))]),
         );
+        let mut list_header = header.clone();
+        list_header.remove("typ");
         Ok(Self {
             header_b64: sdjwt::encode_header(&header).map_err(IssueError::Encode)?,
+            list_header,
             signer: key.signer,
             info: key.info,
             salts: sdjwt::RandomPool::default(),
@@ -64,8 +71,18 @@ impl Issuer {
         &self.info
     }
 
-    /// Issues `request` at time `iat` (seconds since the epoch).
+    /// Issues `request` at time `iat` (seconds since the epoch), without a status reference.
     pub fn issue(&self, request: &LicenceRequest, iat: i64) -> Result<IssuedLicence, IssueError> {
+        self.issue_with_status(request, iat, None)
+    }
+
+    /// Issues `request` at `iat` carrying `status` (`status.status_list {idx, uri}`).
+    pub fn issue_with_status(
+        &self,
+        request: &LicenceRequest,
+        iat: i64,
+        status: Option<&StatusReference>,
+    ) -> Result<IssuedLicence, IssueError> {
         if iat < self.info.not_before || iat > self.info.not_after {
             return Err(IssueError::CertificateNotValid {
                 at: iat,
@@ -81,7 +98,7 @@ impl Issuer {
                 return Err(IssueError::AlreadyExpired { exp, iat });
             }
         }
-        let members = licence.claims(&self.info.agency.issuer_uri, iat);
+        let members = licence.claims(&self.info.agency.issuer_uri, iat, status);
         let issued = sdjwt::issue_with_encoded_headers(
             &[(&self.header_b64, &self.signer)],
             &members,
@@ -93,6 +110,60 @@ impl Issuer {
             sd_jwt: issued.compact(),
             iat,
         })
+    }
+}
+
+/// The URI of an issuer's status list: `<base>/v1/status-lists/<USCC>/<list>`.
+pub fn status_list_uri(base: &str, issuer: &str, list: u32) -> String {
+    format!(
+        "{}/v1/status-lists/{issuer}/{list}",
+        base.trim_end_matches('/')
+    )
+}
+
+impl Issuer {
+    /// Issues `request` and records it in `ledger`: a fresh status-list slot is drawn, the
+    /// licence is signed carrying its status reference (under `status_base`), and the
+    /// issuance is on disk before this returns.
+    pub fn issue_recorded(
+        &self,
+        ledger: &Ledger,
+        request: &LicenceRequest,
+        iat: i64,
+        status_base: &str,
+        actor: &str,
+    ) -> Result<IssuedLicence, IssueError> {
+        let code = &self.info.agency.code;
+        let slot = ledger.reserve(code).map_err(IssueError::Ledger)?;
+        let uri = status_list_uri(status_base, code.as_str(), slot.list);
+        let reference = StatusReference::new(slot.idx, uri).map_err(IssueError::StatusList)?;
+        let issued = self.issue_with_status(request, iat, Some(&reference))?;
+        ledger
+            .record_issued(&issued.id, slot, &issued.jwt_digest(), actor, iat)
+            .map_err(IssueError::Ledger)?;
+        Ok(issued)
+    }
+
+    /// Signs a Token Status List for `list` published at `uri`, valid for `valid_for`
+    /// seconds from `iat`, to be re-fetched after `ttl` seconds.
+    pub fn sign_status_list(
+        &self,
+        list: &StatusList,
+        uri: &str,
+        iat: i64,
+        valid_for: i64,
+        ttl: u64,
+    ) -> Result<String, IssueError> {
+        let claims = TokenClaims {
+            sub: uri.to_owned(),
+            iat,
+            exp: Some(iat.saturating_add(valid_for)),
+            ttl: Some(ttl),
+            iss: Some(self.info.agency.issuer_uri.clone()),
+            ..TokenClaims::default()
+        };
+        status_list::sign_token(list, &claims, &self.list_header, &self.signer)
+            .map_err(IssueError::StatusList)
     }
 }
 
@@ -124,4 +195,10 @@ pub enum IssueError {
     /// Building or signing the SD-JWT failed.
     #[error("could not sign the licence")]
     Encode(#[source] sdjwt::EncodeError),
+    /// The ledger refused or failed.
+    #[error("the ledger did not record the licence: {0}")]
+    Ledger(#[source] LedgerError),
+    /// The status reference or status list could not be made.
+    #[error("status list error: {0}")]
+    StatusList(#[source] StatusListError),
 }

@@ -24,6 +24,10 @@ pub const ROOT_CERT: &str = "root.crt.pem";
 pub const ROOT_KEY: &str = "root.key.pem";
 /// Directory of agency certificates and keys.
 pub const AGENCIES: &str = "agencies";
+/// The ledger's checkpoint signing key (PKCS#8, 0600).
+pub const LEDGER_KEY: &str = "ledger.key.pem";
+/// The ledger's public verifier key, C2SP vkey text.
+pub const LEDGER_VKEY: &str = "ledger.vkey";
 
 /// A key store directory.
 #[derive(Debug, Clone)]
@@ -185,6 +189,53 @@ impl KeyStore {
             cert_der,
             info,
         })
+    }
+
+    /// The ledger's checkpoint signer for log `origin`, created (key 0600, vkey beside
+    /// it) on first use.
+    pub fn ledger_signer(
+        &self,
+        origin: &str,
+    ) -> Result<crate::ledger::checkpoint::NoteSigner, KeyStoreError> {
+        use crate::ledger::checkpoint::NoteSigner;
+        let key_path = self.dir.join(LEDGER_KEY);
+        if !key_path.exists() {
+            let (signer, der) =
+                NoteSigner::generate(origin).map_err(|_| KeyStoreError::BadKey {
+                    path: key_path.clone(),
+                })?;
+            create_dir(&self.dir)?;
+            let pem = zeroize::Zeroizing::new(pem_encode(&der, "PRIVATE KEY"));
+            write_new(&key_path, pem.as_bytes(), 0o600)?;
+            write_new(
+                &self.dir.join(LEDGER_VKEY),
+                format!("{}\n", signer.verifier_key()).as_bytes(),
+                0o644,
+            )?;
+            return Ok(signer);
+        }
+        let pem = read_secret(&key_path)?;
+        let der = pem_decode_secret(&pem, "PRIVATE KEY").ok_or_else(|| KeyStoreError::BadKey {
+            path: key_path.clone(),
+        })?;
+        NoteSigner::from_pkcs8(origin, &der).map_err(|_| KeyStoreError::BadKey { path: key_path })
+    }
+
+    /// The ledger's public verifier key, if the ledger key exists.
+    pub fn ledger_verifier(
+        &self,
+    ) -> Result<Option<crate::ledger::checkpoint::NoteVerifier>, KeyStoreError> {
+        let path = self.dir.join(LEDGER_VKEY);
+        match fs::read_to_string(&path) {
+            Ok(text) => crate::ledger::checkpoint::NoteVerifier::from_vkey(text.trim())
+                .map(Some)
+                .map_err(|_| KeyStoreError::NotPem {
+                    path,
+                    label: "C2SP vkey",
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(KeyStoreError::Io { path, source: e }),
+        }
     }
 
     /// A trust store of this root and its agencies' certificates.

@@ -413,9 +413,14 @@ impl LicenceRequest {
 }
 
 impl Licence {
-    /// The licence's claims for an SD-JWT VC: registered claims visible, holder data and
-    /// face fields selectively disclosable.
-    pub fn claims(&self, iss: &str, iat: i64) -> Vec<Member> {
+    /// The licence's claims for an SD-JWT VC: registered claims (and the status
+    /// reference, if any) visible, holder data and face fields selectively disclosable.
+    pub fn claims(
+        &self,
+        iss: &str,
+        iat: i64,
+        status: Option<&crate::status_list::StatusReference>,
+    ) -> Vec<Member> {
         let mut m = Vec::with_capacity(10 + self.fields.len());
         m.push(Member::plain("iss", iss));
         m.push(Member::plain("iat", iat));
@@ -425,6 +430,12 @@ impl Licence {
         }
         m.push(Member::plain("vct", self.licence_type.vct()));
         m.push(Member::plain(LICENCE_ID, self.id.to_string()));
+        if let Some(status) = status {
+            m.push(Member::plain(
+                "status",
+                serde_json::to_value(status).unwrap_or(Value::Null),
+            ));
+        }
         if let Some(k) = &self.holder_key {
             m.push(Member::plain(
                 "cnf",
@@ -558,7 +569,7 @@ mod tests {
         let l = request().validate(&agency()).unwrap();
         assert_eq!(l.not_before, 1_709_222_400); // 2024-03-01T00:00+08:00
         assert_eq!(l.not_after, Some(1_709_222_400 + 7305 * 86400)); // 2044-03-01T00:00+08:00
-        let claims = l.claims("https://x", 1);
+        let claims = l.claims("https://x", 1, None);
         assert!(claims.iter().any(|m| m.name == "exp" && !m.disclosable));
         assert!(claims.iter().any(|m| m.name == HOLDER_ID && m.disclosable));
     }
@@ -618,6 +629,9 @@ mod tests {
         r.valid_until = None;
         let l = r.validate(&agency()).unwrap();
         assert_eq!(l.not_after, None);
-        assert!(!l.claims("https://x", 1).iter().any(|m| m.name == "exp"));
+        assert!(!l
+            .claims("https://x", 1, None)
+            .iter()
+            .any(|m| m.name == "exp"));
     }
 }

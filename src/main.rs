@@ -2,15 +2,18 @@
 //!
 //! Exit codes: 0 valid (or success), 1 invalid licence, 2 error.
 
+mod cli_ledger;
+
 use clap::{Args, Parser, Subcommand};
 use elicense::issue::Issuer;
 use elicense::jose::Es256Signer;
 use elicense::keys::{self, KeyStore};
+use elicense::ledger::Action;
 use elicense::licence::codes::Uscc;
 use elicense::licence::{self, LicenceRequest};
 use elicense::pki::AgencyIdentity;
 use elicense::sdjwt::{self, Selection};
-use elicense::verify::{self, Options, Verifier};
+use elicense::verify::{self, LicenceStatus, Options, StatusCheck, Verifier};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,6 +36,25 @@ struct Cli {
     /// Key store directory (root CA and agency keys).
     #[arg(long, global = true, env = "ELICENSE_KEYS", default_value = "keys")]
     keys: PathBuf,
+    /// Ledger directory (sled database of issuances and status changes).
+    #[arg(long, global = true, env = "ELICENSE_DATA", default_value = "data")]
+    data: PathBuf,
+    /// Public base URL of this service, used in licences' status-list URIs.
+    #[arg(
+        long,
+        global = true,
+        env = "ELICENSE_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    public_url: String,
+    /// The ledger's log name (origin line of its signed checkpoints).
+    #[arg(
+        long,
+        global = true,
+        env = "ELICENSE_LOG_ORIGIN",
+        default_value = "elicense.example/ledger"
+    )]
+    log_origin: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,7 +86,25 @@ enum Command {
         /// Signing time, RFC 3339 or seconds since the epoch (default: now).
         #[arg(long)]
         at: Option<String>,
+        /// Do not record the licence in the ledger (it then carries no status reference
+        /// and can never be revoked).
+        #[arg(long)]
+        no_ledger: bool,
     },
+    /// Revoke a licence for good (撤销 / 吊销 / 注销).
+    Revoke(cli_ledger::ChangeArgs),
+    /// Suspend a licence (暂扣) until it is reinstated.
+    Suspend(cli_ledger::ChangeArgs),
+    /// Reinstate a suspended licence.
+    Reinstate(cli_ledger::ChangeArgs),
+    /// Show a licence's status and history from the ledger.
+    Status(cli_ledger::StatusArgs),
+    /// The ledger: verify its integrity, sign checkpoints, print proofs.
+    #[command(subcommand)]
+    Ledger(cli_ledger::LedgerCommand),
+    /// Status lists: sign and export an agency's Token Status List.
+    #[command(subcommand, name = "status-list")]
+    StatusList(cli_ledger::StatusListCommand),
     /// Build a presentation: choose which claims to disclose, optionally with key binding.
     Present(PresentArgs),
     /// Create a holder key pair (for key binding): writes the private key, prints the public JWK.
@@ -150,6 +190,12 @@ struct VerifyArgs {
     /// Trust these root certificates (PEM) instead of the key store's.
     #[arg(long)]
     root: Vec<PathBuf>,
+    /// Check status offline against these cached status-list tokens (statuslist+jwt).
+    #[arg(long)]
+    status_list: Vec<PathBuf>,
+    /// Do not consult the ledger in --data even if there is one.
+    #[arg(long)]
+    no_ledger: bool,
 }
 
 /// An error for the operator: what went wrong, and how to fix it.
@@ -201,6 +247,7 @@ fn report(f: &Failure) {
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let store = KeyStore::new(&cli.keys);
+    let data = cli.data.as_path();
     match cli.command {
         Command::Init { name, years } => {
             let now = OffsetDateTime::now_utc();
@@ -254,6 +301,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             agency,
             out,
             at,
+            no_ledger,
         } => {
             let text = read_input(&request)?;
             let req: LicenceRequest = serde_json::from_str(&text).map_err(|e| {
@@ -262,12 +310,34 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     "see fixtures/requests/*.json for the request format",
                 )
             })?;
-            let issuer = Issuer::new(store.agency_key(&Uscc::parse(&agency)?)?)?;
-            let issued = issuer.issue(&req, parse_time(at.as_deref())?)?;
+            let code = Uscc::parse(&agency)?;
+            let issuer = Issuer::new(store.agency_key(&code)?)?;
+            let iat = parse_time(at.as_deref())?;
+            let issued = if no_ledger {
+                issuer.issue(&req, iat)?
+            } else {
+                let ledger = cli_ledger::open_ledger(data)?;
+                issuer.issue_recorded(&ledger, &req, iat, &cli.public_url, code.as_str())?
+            };
             write_output(out.as_deref(), &issued.sd_jwt)?;
-            eprintln!("issued {}", issued.id);
+            if no_ledger {
+                eprintln!(
+                    "issued {} (not recorded: no status, cannot be revoked)",
+                    issued.id
+                );
+            } else {
+                eprintln!("issued {} and recorded it in {}", issued.id, data.display());
+            }
         }
         Command::Present(args) => present(args)?,
+        Command::Revoke(args) => return cli_ledger::change(data, Action::Revoke, &args),
+        Command::Suspend(args) => return cli_ledger::change(data, Action::Suspend, &args),
+        Command::Reinstate(args) => return cli_ledger::change(data, Action::Reinstate, &args),
+        Command::Status(args) => return cli_ledger::status(data, &args),
+        Command::Ledger(cmd) => return cli_ledger::ledger(data, &store, &cli.log_origin, &cmd),
+        Command::StatusList(cmd) => {
+            return cli_ledger::status_list(data, &store, &cli.public_url, &cmd)
+        }
         Command::Keygen { out } => {
             let (signer, der) = Es256Signer::generate()?;
             let pem = zeroize::Zeroizing::new(keys::pem_encode(&der, "PRIVATE KEY"));
@@ -276,7 +346,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Verify(args) => {
             let json = args.json;
-            return verify_command(&store, args).or_else(|f| {
+            return verify_command(&store, data, args).or_else(|f| {
                 if !json {
                     return Err(f);
                 }
@@ -388,7 +458,7 @@ fn check_presentation(
     Ok(())
 }
 
-fn verify_command(store: &KeyStore, args: VerifyArgs) -> Result<ExitCode, Failure> {
+fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<ExitCode, Failure> {
     let trust = if args.root.is_empty() {
         store.trust_store().map_err(|e| Failure {
             hint: Some(format!(
@@ -413,21 +483,74 @@ fn verify_command(store: &KeyStore, args: VerifyArgs) -> Result<ExitCode, Failur
     let verifier = Verifier::new(trust).with_skew(args.skew);
     let text = read_input(&args.input)?;
     let at = parse_time(args.at.as_deref())?;
+    let ledger = if !args.no_ledger && cli_ledger::ledger_exists(data) {
+        Some(cli_ledger::open_ledger(data)?)
+    } else {
+        None
+    };
+    let mut lists = Vec::new();
+    for p in &args.status_list {
+        lists.push(read_input(p)?.trim().to_owned());
+    }
+    let status = match (&ledger, lists.is_empty()) {
+        (Some(l), _) => StatusCheck::Ledger(l),
+        (None, false) => StatusCheck::Lists(&lists),
+        (None, true) => StatusCheck::NotChecked,
+    };
     let opts = Options {
         at,
         aud: args.aud.as_deref(),
         nonce: args.nonce.as_deref(),
+        status,
     };
     let result = verifier.verify(text.trim(), &opts);
     let mut out = std::io::stdout().lock();
     match result {
         Ok(v) => {
+            // A licence that carries a status reference is valid only once its status is
+            // known; without one (issued before the ledger) the signature is all there is.
+            let unknown = match v.status() {
+                LicenceStatus::Valid { .. } => None,
+                LicenceStatus::Unknown { reason } => Some(reason.clone()),
+                LicenceStatus::NotChecked => v.status_reference().map(|r| {
+                    format!(
+                        "no ledger in {} and no --status-list for {}",
+                        data.display(),
+                        r.uri()
+                    )
+                }),
+            };
             if args.json {
                 let mut j = serde_json::to_value(&v)?;
-                j["verdict"] = "valid".into();
+                j["verdict"] = if unknown.is_some() {
+                    "status_unknown".into()
+                } else {
+                    "valid".into()
+                };
+                if let Some(reason) = &unknown {
+                    j["status"]["reason"] = reason.clone().into();
+                }
                 let _ = writeln!(out, "{}", serde_json::to_string_pretty(&j)?);
             } else {
-                let _ = writeln!(out, "VALID 有效  {}", v.id());
+                match &unknown {
+                    None => {
+                        let _ = writeln!(out, "VALID 有效  {}", v.id());
+                    }
+                    Some(reason) => {
+                        let _ = writeln!(
+                            out,
+                            "SIGNATURE VALID, STATUS UNKNOWN 签章有效，状态未知  {}\n  status   {reason}",
+                            v.id()
+                        );
+                    }
+                }
+                if let LicenceStatus::Valid { source, as_of } = v.status() {
+                    let _ = writeln!(
+                        out,
+                        "  status   not revoked or suspended ({source}, as of {})",
+                        licence::format_time(*as_of)
+                    );
+                }
                 let _ = writeln!(out, "  type     {}", v.type_name_zh());
                 let _ = writeln!(out, "  issuer   {} ({})", v.issuer_name(), v.issuer_code());
                 if let Some(n) = v.holder_name() {
@@ -464,7 +587,11 @@ fn verify_command(store: &KeyStore, args: VerifyArgs) -> Result<ExitCode, Failur
                     }
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if unknown.is_some() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Err(e) => {
             if args.json {
@@ -475,10 +602,11 @@ fn verify_command(store: &KeyStore, args: VerifyArgs) -> Result<ExitCode, Failur
                 });
                 let _ = writeln!(out, "{}", serde_json::to_string_pretty(&j)?);
             } else {
-                let label = if e.is_not_genuine() {
-                    "NOT GENUINE 非真实证照"
-                } else {
-                    "INVALID 无效"
+                let label = match &e {
+                    verify::VerifyError::Revoked { .. } => "REVOKED 已撤销",
+                    verify::VerifyError::Suspended { .. } => "SUSPENDED 已暂扣",
+                    e if e.is_not_genuine() => "NOT GENUINE 非真实证照",
+                    _ => "INVALID 无效",
                 };
                 let _ = writeln!(out, "{label}  [{}]  {}", e.code(), error_chain(&e));
                 if matches!(

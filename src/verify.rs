@@ -9,11 +9,13 @@
 //! Each step fails with the most specific [`VerifyError`]. Time is an argument.
 
 use crate::jose::{self, JwsError};
+use crate::ledger::{AdminStatus, Ledger, LicenceState, Reason};
 use crate::licence::codes::Uscc;
 use crate::licence::identifier::LicenceId;
 use crate::licence::{self, FieldSpec, LicenceType};
 use crate::pki::{ChainError, IssuerInfo, Resolved, TrustStore};
 use crate::sdjwt::{self, DisclosureError, FormatError, KeyBindingError, SdJwt, Serialization};
+use crate::status_list::{self, Status, StatusReference};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -66,6 +68,51 @@ pub struct Options<'a> {
     pub aud: Option<&'a str>,
     /// Expected KB-JWT nonce; when set, key binding is required.
     pub nonce: Option<&'a str>,
+    /// Where revocation status is looked up.
+    pub status: StatusCheck<'a>,
+}
+
+/// Where a licence's revocation status is checked.
+#[derive(Debug, Clone, Copy)]
+pub enum StatusCheck<'a> {
+    /// Not checked; the verdict says so.
+    NotChecked,
+    /// The ledger at hand (online): revoked / suspended with reason and time.
+    Ledger(&'a Ledger),
+    /// Cached Token Status List tokens (offline). A stale, expired or missing list gives
+    /// "status unknown", never "valid".
+    Lists(&'a [String]),
+}
+
+impl<'a> Options<'a> {
+    /// The same options, checking status at `status`.
+    pub fn with_status<'b>(self, status: StatusCheck<'b>) -> Options<'b>
+    where
+        'a: 'b,
+    {
+        Options { status, ..self }
+    }
+}
+
+/// What is known of a verified licence's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LicenceStatus {
+    /// Not revoked or suspended, according to `source` at `as_of`.
+    Valid {
+        /// `ledger` or `status_list`.
+        source: &'static str,
+        /// When the source said so.
+        #[serde(serialize_with = "ser_time")]
+        as_of: i64,
+    },
+    /// The signature is valid, but the status could not be established.
+    Unknown {
+        /// Why not.
+        reason: String,
+    },
+    /// The caller did not ask for a status check.
+    NotChecked,
 }
 
 /// A licence that passed every check. Only [`Verifier::verify`] can make one.
@@ -85,6 +132,9 @@ pub struct VerifiedLicence {
     fields: Vec<FieldView>,
     key_bound: bool,
     holder_bound: bool,
+    status: LicenceStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_reference: Option<StatusReference>,
     #[serde(serialize_with = "ser_time")]
     checked_at: i64,
     #[serde(skip)]
@@ -182,6 +232,14 @@ impl VerifiedLicence {
     pub fn key_bound(&self) -> bool {
         self.key_bound
     }
+    /// What is known of its revocation status.
+    pub fn status(&self) -> &LicenceStatus {
+        &self.status
+    }
+    /// Where its status is published (`status.status_list`), if it carries a reference.
+    pub fn status_reference(&self) -> Option<&StatusReference> {
+        self.status_reference.as_ref()
+    }
     /// Whether the licence names a holder key (`cnf`): if so, a verifier that needs to know
     /// the holder is present should require key binding (pass `aud` and `nonce`).
     pub fn holder_bound(&self) -> bool {
@@ -198,10 +256,20 @@ struct Registered {
     vct: String,
     licence_id: String,
     cnf: Option<Cnf>,
+    status: Option<StatusReference>,
 }
 
 /// Claim names read from the signed payload only; a disclosure may not reuse them.
-const REGISTERED: [&str; 7] = ["iss", "iat", "nbf", "exp", "vct", "licence_id", "cnf"];
+const REGISTERED: [&str; 8] = [
+    "iss",
+    "iat",
+    "nbf",
+    "exp",
+    "vct",
+    "licence_id",
+    "cnf",
+    "status",
+];
 
 #[derive(serde::Deserialize)]
 struct Cnf {
@@ -209,12 +277,13 @@ struct Cnf {
 }
 
 impl Options<'static> {
-    /// Verify at `at` (seconds since the epoch), without key binding.
+    /// Verify at `at` (seconds since the epoch), without key binding or status check.
     pub fn at(at: i64) -> Self {
         Options {
             at,
             aud: None,
             nonce: None,
+            status: StatusCheck::NotChecked,
         }
     }
 }
@@ -368,8 +437,12 @@ impl Verifier {
         let key_bound = self.check_key_binding(&sd, reg.cnf.as_ref(), opts)?;
         let holder_bound = reg.cnf.is_some();
 
-        // Is it valid now?
+        // Revoked or suspended? (Before the validity window: a revoked licence is
+        // reported as revoked even once it has also expired.)
         let at = opts.at;
+        let status = self.check_status(&id, info, reg.status.as_ref(), opts)?;
+
+        // Is it valid now?
         if reg.iat > at.saturating_add(self.skew) {
             return Err(VerifyError::NotYetValid {
                 at,
@@ -393,9 +466,143 @@ impl Verifier {
             id,
             &reg,
             claims,
-            (key_bound, holder_bound),
+            (key_bound, holder_bound, status),
             at,
         ))
+    }
+
+    fn check_status(
+        &self,
+        id: &LicenceId,
+        issuer: &IssuerInfo,
+        reference: Option<&StatusReference>,
+        opts: &Options<'_>,
+    ) -> Result<LicenceStatus, VerifyError> {
+        let unknown = |reason: String| Ok(LicenceStatus::Unknown { reason });
+        match opts.status {
+            StatusCheck::NotChecked => Ok(LicenceStatus::NotChecked),
+            StatusCheck::Ledger(ledger) => {
+                let record = match ledger.record(&id.to_string()) {
+                    Ok(Some(r)) => r,
+                    Ok(None) => return unknown("this ledger has no record of the licence".into()),
+                    Err(e) => return unknown(format!("the ledger could not be read: {e}")),
+                };
+                if record.issuer != issuer.agency.code.as_str()
+                    || reference.is_some_and(|r| r.idx() != record.idx)
+                {
+                    return unknown(
+                        "the ledger records another licence under this identifier".into(),
+                    );
+                }
+                let when = record.changed_at;
+                match record.state {
+                    LicenceState::Valid => Ok(LicenceStatus::Valid {
+                        source: "ledger",
+                        as_of: opts.at,
+                    }),
+                    LicenceState::Revoked => Err(VerifyError::Revoked {
+                        at: when,
+                        reason: record.reason.unwrap_or(Reason::Unspecified),
+                        admin_status: record.admin_status,
+                    }),
+                    LicenceState::Suspended => Err(VerifyError::Suspended {
+                        at: when,
+                        reason: record.reason.unwrap_or(Reason::CertificateHold),
+                        admin_status: record.admin_status,
+                    }),
+                }
+            }
+            StatusCheck::Lists(tokens) => {
+                let Some(reference) = reference else {
+                    return unknown("the licence carries no status-list reference".into());
+                };
+                let mut last_problem = None;
+                for token in tokens {
+                    match self.read_status_list(token, reference, issuer, opts.at) {
+                        Ok(Some(list)) => {
+                            return match list.status(reference) {
+                                Ok(Status::Valid) => Ok(LicenceStatus::Valid {
+                                    source: "status_list",
+                                    as_of: list.issued_at(),
+                                }),
+                                Ok(Status::Invalid) => Err(VerifyError::Revoked {
+                                    at: list.issued_at(),
+                                    reason: Reason::Unspecified,
+                                    admin_status: None,
+                                }),
+                                Ok(Status::Suspended) => Err(VerifyError::Suspended {
+                                    at: list.issued_at(),
+                                    reason: Reason::CertificateHold,
+                                    admin_status: None,
+                                }),
+                                Ok(other) => unknown(format!(
+                                    "the status list gives the application-specific status {}",
+                                    other.as_u8()
+                                )),
+                                Err(e) => unknown(format!("the status list cannot answer: {e}")),
+                            };
+                        }
+                        Ok(None) => {}
+                        Err(problem) => last_problem = Some(problem),
+                    }
+                }
+                unknown(last_problem.unwrap_or_else(|| {
+                    format!("no status list for {} is at hand", reference.uri())
+                }))
+            }
+        }
+    }
+
+    /// A status-list token for `reference`, if `token` is one: signed by a certificate of
+    /// the licence's own agency that chains to a trusted root, fresh at `at`.
+    /// `Ok(None)` when the token is for another list; `Err` says why a token for this list
+    /// cannot be used (stale, expired, not the agency's …).
+    fn read_status_list(
+        &self,
+        token: &str,
+        reference: &StatusReference,
+        issuer: &IssuerInfo,
+        at: i64,
+    ) -> Result<Option<status_list::VerifiedStatusList>, String> {
+        let Ok(unverified) = status_list::parse_token(token) else {
+            return Ok(None);
+        };
+        let header = unverified.header();
+        let Ok(candidates) = self
+            .trust
+            .candidates(header.x5c.as_deref(), header.kid_str())
+        else {
+            return Ok(None);
+        };
+        let validation = status_list::Validation::new(reference.uri(), at).skew(self.skew);
+        let mut last = None;
+        for candidate in &candidates {
+            match unverified.verify(candidate.public_key(), &validation) {
+                Ok(list) => {
+                    let signer = self
+                        .trust
+                        .validate(candidate, list.issued_at())
+                        .map_err(|e| format!("the status list's signer is not trusted: {e}"))?;
+                    if signer.agency.code != issuer.agency.code {
+                        return Err(format!(
+                            "the status list for {} is signed by {}, not by the licence's issuer",
+                            reference.uri(),
+                            signer.agency.code
+                        ));
+                    }
+                    return Ok(Some(list));
+                }
+                Err(status_list::StatusListError::SubMismatch { .. }) => return Ok(None),
+                Err(e) => last = Some(e),
+            }
+        }
+        match last {
+            Some(e) => Err(format!(
+                "the status list for {} cannot be used: {e}",
+                reference.uri()
+            )),
+            None => Ok(None),
+        }
     }
 
     fn known_header(&self, header_b64: &str) -> Option<Arc<KnownHeader>> {
@@ -488,6 +695,11 @@ impl Registered {
                 .map(serde_json::from_value)
                 .transpose()
                 .map_err(VerifyError::Claims)?,
+            status: p
+                .remove("status")
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(VerifyError::Claims)?,
         })
     }
 }
@@ -531,7 +743,7 @@ fn build(
     id: LicenceId,
     reg: &Registered,
     mut claims: Map<String, Value>,
-    (key_bound, holder_bound): (bool, bool),
+    (key_bound, holder_bound, status): (bool, bool, LicenceStatus),
     at: i64,
 ) -> VerifiedLicence {
     let mut text = |k: &str| match claims.remove(k) {
@@ -580,6 +792,8 @@ fn build(
         fields,
         key_bound,
         holder_bound,
+        status,
+        status_reference: reg.status.clone(),
         checked_at: at,
         claims,
     }
@@ -737,6 +951,26 @@ pub enum VerifyError {
     /// Key binding failed.
     #[error("key binding failed: {0}")]
     KeyBinding(#[source] KeyBindingError),
+    /// Revoked (final).
+    #[error("revoked on {} ({}{})", licence::format_time(*at), admin_status.map(|a| format!("{}, ", a.zh())).unwrap_or_default(), reason.name())]
+    Revoked {
+        /// When.
+        at: i64,
+        /// RFC 5280 reason.
+        reason: Reason,
+        /// Chinese administrative status, if recorded.
+        admin_status: Option<AdminStatus>,
+    },
+    /// Suspended (暂扣) for now.
+    #[error("suspended since {} ({}{})", licence::format_time(*at), admin_status.map(|a| format!("{}, ", a.zh())).unwrap_or_default(), reason.name())]
+    Suspended {
+        /// Since when.
+        at: i64,
+        /// RFC 5280 reason.
+        reason: Reason,
+        /// Chinese administrative status, if recorded.
+        admin_status: Option<AdminStatus>,
+    },
     /// Not valid yet.
     #[error("not yet valid: valid from {} (checked at {})", licence::format_time(*not_before), licence::format_time(*at))]
     NotYetValid {
@@ -783,6 +1017,8 @@ impl VerifyError {
             Self::Disclosure(_) => "disclosure_mismatch",
             Self::KeyBinding(_) => "key_binding_failed",
             Self::NotYetValid { .. } => "not_yet_valid",
+            Self::Revoked { .. } => "revoked",
+            Self::Suspended { .. } => "suspended",
             Self::Expired { .. } => "expired",
         }
     }
@@ -792,7 +1028,11 @@ impl VerifyError {
     pub fn is_not_genuine(&self) -> bool {
         !matches!(
             self,
-            Self::NotYetValid { .. } | Self::Expired { .. } | Self::KeyBinding(_)
+            Self::NotYetValid { .. }
+                | Self::Expired { .. }
+                | Self::KeyBinding(_)
+                | Self::Revoked { .. }
+                | Self::Suspended { .. }
         )
     }
 }

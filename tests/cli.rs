@@ -124,6 +124,7 @@ fn run_in(cwd: &Path, args: &[&str], stdin: Option<Vec<u8>>) -> Run {
     cmd.args(args)
         .current_dir(cwd)
         .env_remove("ELICENSE_KEYS")
+        .env_remove("ELICENSE_DATA")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(if stdin.is_some() {
@@ -230,8 +231,8 @@ impl Fresh {
         r.stderr
             .lines()
             .find_map(|l| l.strip_prefix("issued "))
+            .and_then(|rest| rest.split_whitespace().next())
             .expect("issued <id>")
-            .trim()
             .to_owned()
     }
 

@@ -288,6 +288,7 @@ fn check_verify(text: &str) -> (bool, bool) {
         at: FIXED_AT,
         aud: Some(AUD),
         nonce: Some(NONCE),
+        status: elicense::verify::StatusCheck::NotChecked,
     };
     let outcome = |opts: &Options<'_>| match verifier().verify(text, opts) {
         Ok(v) => {

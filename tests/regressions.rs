@@ -138,6 +138,7 @@ fn a_holder_bound_licence_says_so_even_without_key_binding() {
         at: FIXED_AT,
         aud: Some("https://bank.example/verifier"),
         nonce: Some("golden-nonce-1"),
+        status: elicense::verify::StatusCheck::NotChecked,
     };
     assert_eq!(
         verifier().verify(&without_kb, &strict).unwrap_err().code(),

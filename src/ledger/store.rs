@@ -642,7 +642,7 @@ pub enum LedgerError {
         actor: String,
     },
     /// A transition the state does not allow.
-    #[error("cannot {action} licence {licence_id}, which is {state:?}: {source}")]
+    #[error("cannot {action} licence {licence_id}, which is {state:?}")]
     Transition {
         /// The identifier.
         licence_id: String,

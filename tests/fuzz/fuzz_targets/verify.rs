@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
         at: FIXED_AT,
         aud: Some("https://bank.example/verifier"),
         nonce: Some("golden-nonce-1"),
+        status: elicense::verify::StatusCheck::NotChecked,
     };
     if let Err(e) = verifier.verify(text, &bound) {
         let _ = (e.code(), e.is_not_genuine(), e.to_string());
