@@ -118,7 +118,8 @@ enum Command {
         after_help = "Exit codes: 0 valid, 1 the licence is invalid, 2 an error (bad input, missing keys…)."
     )]
     Verify(VerifyArgs),
-    /// Create a demo PKI if missing, issue the fixture licences, verify them, print verdicts.
+    /// Create a demo PKI if missing, issue the fixture licences into the ledger, verify them,
+    /// revoke one, print verdicts.
     Demo,
 }
 
@@ -360,7 +361,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 Ok(ExitCode::from(2))
             });
         }
-        Command::Demo => return demo(&store),
+        Command::Demo => return demo(&store, data, &cli.public_url),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -659,7 +660,7 @@ const DEMO_REQUESTS: [(&str, &str); 3] = [
     ),
 ];
 
-fn demo(store: &KeyStore) -> Result<ExitCode, Failure> {
+fn demo(store: &KeyStore, data: &Path, public_url: &str) -> Result<ExitCode, Failure> {
     let now = OffsetDateTime::now_utc();
     if !store.has_root() {
         let r = store.init_root("elicense 演示根证书 Demo Root CA", now, 20)?;
@@ -678,12 +679,17 @@ fn demo(store: &KeyStore) -> Result<ExitCode, Failure> {
     }
     let issuer = Issuer::new(store.agency_key(&code)?)?;
     let verifier = Verifier::new(store.trust_store()?);
+    let ledger = cli_ledger::open_ledger(data)?;
     let at = now.unix_timestamp();
-    let opts = Options::at(at);
+    let opts = Options::at(at).with_status(StatusCheck::Ledger(&ledger));
     let mut all_ok = true;
+    let mut issued_ids = Vec::new();
     for (name, json) in DEMO_REQUESTS {
-        let req: LicenceRequest = serde_json::from_str(json)?;
-        let issued = issuer.issue(&req, at)?;
+        let mut req: LicenceRequest = serde_json::from_str(json)?;
+        // A fresh serial each run, so the demo can be run again on the same ledger.
+        req.serial = format!("{}{:06}", &req.serial[..req.serial.len().min(24)], ledger.size());
+        let issued = issuer.issue_recorded(&ledger, &req, at, public_url, code.as_str())?;
+        issued_ids.push((name, issued.id.to_string(), issued.sd_jwt.clone()));
         let verdict = verifier.verify(&issued.sd_jwt, &opts);
         match &verdict {
             Ok(v) => println!(
@@ -711,6 +717,32 @@ fn demo(store: &KeyStore) -> Result<ExitCode, Failure> {
             }
         }
     }
+    // The agency revokes the food business permit (吊销): from now on it verifies as revoked.
+    if let Some((name, id, sd_jwt)) = issued_ids.get(1) {
+        ledger.change(
+            id,
+            Action::Revoke,
+            &code,
+            None,
+            Some(elicense::ledger::AdminStatus::RevokedAsPenalty),
+            Some("演示 demo"),
+            at,
+        )?;
+        match verifier.verify(sd_jwt, &opts) {
+            Err(e @ verify::VerifyError::Revoked { .. }) => {
+                println!("{name:<24} after 吊销 → REVOKED 已撤销 [{}]", e.code())
+            }
+            other => {
+                all_ok = false;
+                println!("{name:<24} after 吊销 → {other:?} (BUG)");
+            }
+        }
+    }
+    println!(
+        "ledger {}: {} events; `elicense status ID`, `elicense ledger verify` show them",
+        data.display(),
+        ledger.size()
+    );
     Ok(if all_ok {
         ExitCode::SUCCESS
     } else {
