@@ -1267,13 +1267,17 @@ fn demo_issues_verifies_and_catches_tampering_reusing_its_keys() {
         .expect_code(0)
         .stdout_has(AGENCY_CODE)
         .stdout_has(AGENCY_NAME);
-    // Nothing was written outside it.
+    // Nothing was written outside the key store and the ledger (the default `data`), and
+    // the ledger holds what the demo did.
     let mut entries: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     entries.sort();
-    assert_eq!(entries, ["T"]);
+    assert_eq!(entries, ["T", "data"]);
+    run(dir.path(), &["--keys", "T", "ledger", "verify"])
+        .expect_code(0)
+        .stdout_has("ledger OK");
 }
 
 // ─── 9. help ────────────────────────────────────────────────────────────────────────
