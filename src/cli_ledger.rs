@@ -7,7 +7,7 @@ use elicense::issue::{status_list_uri, Issuer};
 use elicense::jose::b64_encode;
 use elicense::keys::KeyStore;
 use elicense::ledger::checkpoint::{sign_checkpoint, Checkpoint};
-use elicense::ledger::integrity::verify_ledger;
+use elicense::ledger::integrity::verify_db;
 use elicense::ledger::{Action, AdminStatus, Ledger, Reason};
 use elicense::licence::codes::Uscc;
 use elicense::licence::format_time;
@@ -217,33 +217,45 @@ pub fn ledger(
     origin: &str,
     cmd: &LedgerCommand,
 ) -> Result<ExitCode, Failure> {
+    if let LedgerCommand::Verify = cmd {
+        // Straight on the database, so a ledger too damaged to open can still be examined.
+        if !ledger_exists(data) {
+            return Err(fail(
+                format!("no ledger in {}", data.display()),
+                "pass --data DIR, or issue a licence first",
+            ));
+        }
+        let db = sled::Config::new().path(data).open().map_err(|e| Failure {
+            hint: Some("only one elicense process can use the ledger at a time".into()),
+            error: Box::new(e),
+        })?;
+        let verifiers: Vec<_> = keys.ledger_verifier()?.into_iter().collect();
+        return match verify_db(&db, origin, &verifiers) {
+            Ok(r) => {
+                println!(
+                    "ledger OK: {} events, {} licences, {} checkpoints verified; root {}",
+                    r.events,
+                    r.licences,
+                    r.checkpoints,
+                    b64_encode(r.root)
+                );
+                if verifiers.is_empty() && r.checkpoints > 0 {
+                    println!(
+                        "  (no {} to check checkpoint signatures with)",
+                        elicense::keys::LEDGER_VKEY
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                println!("LEDGER INCONSISTENT: {}", crate::error_chain(&e));
+                Ok(ExitCode::from(1))
+            }
+        };
+    }
     let ledger = open_ledger(data)?;
     match cmd {
-        LedgerCommand::Verify => {
-            let verifiers: Vec<_> = keys.ledger_verifier()?.into_iter().collect();
-            match verify_ledger(&ledger, origin, &verifiers) {
-                Ok(r) => {
-                    println!(
-                        "ledger OK: {} events, {} licences, {} checkpoints verified; root {}",
-                        r.events,
-                        r.licences,
-                        r.checkpoints,
-                        b64_encode(r.root)
-                    );
-                    if verifiers.is_empty() && r.checkpoints > 0 {
-                        println!(
-                            "  (no {} to check checkpoint signatures with)",
-                            elicense::keys::LEDGER_VKEY
-                        );
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    println!("LEDGER INCONSISTENT: {}", crate::error_chain(&e));
-                    Ok(ExitCode::from(1))
-                }
-            }
-        }
+        LedgerCommand::Verify => Ok(ExitCode::SUCCESS),
         LedgerCommand::Checkpoint => {
             let signer = keys.ledger_signer(origin)?;
             let size = ledger.size();

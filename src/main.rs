@@ -687,7 +687,11 @@ fn demo(store: &KeyStore, data: &Path, public_url: &str) -> Result<ExitCode, Fai
     for (name, json) in DEMO_REQUESTS {
         let mut req: LicenceRequest = serde_json::from_str(json)?;
         // A fresh serial each run, so the demo can be run again on the same ledger.
-        req.serial = format!("{}{:06}", &req.serial[..req.serial.len().min(24)], ledger.size());
+        req.serial = format!(
+            "{}{:06}",
+            &req.serial[..req.serial.len().min(24)],
+            ledger.size()
+        );
         let issued = issuer.issue_recorded(&ledger, &req, at, public_url, code.as_str())?;
         issued_ids.push((name, issued.id.to_string(), issued.sd_jwt.clone()));
         let verdict = verifier.verify(&issued.sd_jwt, &opts);

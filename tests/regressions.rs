@@ -313,3 +313,54 @@ fn two_signatures_get_their_own_message() {
         .unwrap_err();
     assert!(e.to_string().contains("2 signatures"), "{e}");
 }
+
+#[test]
+fn a_reason_cannot_contradict_the_administrative_status() {
+    use elicense::ledger::{Action, AdminStatus, Ledger, LedgerError, Reason};
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path()).unwrap();
+    let agency = Uscc::parse("11350100MB00000012").unwrap();
+    let id =
+        elicense::licence::identifier::LicenceId::new("1001", agency.clone(), "77", 1).unwrap();
+    let slot = ledger.reserve(&agency).unwrap();
+    ledger
+        .record_issued(&id, slot, "digest", "test", 1)
+        .unwrap();
+    let e = ledger
+        .change(
+            &id.to_string(),
+            Action::Revoke,
+            &agency,
+            Some(Reason::KeyCompromise),
+            Some(AdminStatus::Deregistered),
+            None,
+            2,
+        )
+        .unwrap_err();
+    assert!(matches!(e, LedgerError::ReasonContradicts { .. }), "{e}");
+    assert_eq!(ledger.size(), 1);
+}
+
+#[test]
+fn ledger_verify_checks_the_stored_size_not_the_open_ledger() {
+    use elicense::ledger::integrity::{verify_db, IntegrityError};
+    use elicense::ledger::Ledger;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path()).unwrap();
+    let agency = Uscc::parse("11350100MB00000012").unwrap();
+    let id =
+        elicense::licence::identifier::LicenceId::new("1001", agency.clone(), "78", 1).unwrap();
+    let slot = ledger.reserve(&agency).unwrap();
+    ledger
+        .record_issued(&id, slot, "digest", "test", 1)
+        .unwrap();
+    verify_db(ledger.db(), "o", &[]).unwrap();
+    ledger.db().insert(b"msize", &99u64.to_be_bytes()).unwrap();
+    assert!(matches!(
+        verify_db(ledger.db(), "o", &[]),
+        Err(IntegrityError::SizeMismatch {
+            stored: 99,
+            found: 1
+        })
+    ));
+}

@@ -137,7 +137,16 @@ pub fn verify_ledger(
     origin: &str,
     verifiers: &[NoteVerifier],
 ) -> Result<IntegrityReport, IntegrityError> {
-    let db = ledger.db();
+    verify_db(ledger.db(), origin, verifiers)
+}
+
+/// [`verify_ledger`] on the raw database: works even when the ledger would not open
+/// (a corrupt record, say), and trusts nothing the ledger keeps in memory.
+pub fn verify_db(
+    db: &sled::Db,
+    origin: &str,
+    verifiers: &[NoteVerifier],
+) -> Result<IntegrityReport, IntegrityError> {
     let mut hashes: Vec<Hash> = Vec::new();
     let mut records: HashMap<String, LicenceRecord> = HashMap::new();
     let mut slots: HashMap<(String, u32, u64), String> = HashMap::new();
@@ -183,20 +192,32 @@ pub fn verify_ledger(
         prev = Some(leaf);
         position += 1;
     }
-    let stored_size = ledger.size();
+    let stored_size = match db.get(b"msize").map_err(IntegrityError::Db)? {
+        None if position == 0 => 0,
+        None => u64::MAX,
+        Some(v) => v
+            .as_ref()
+            .try_into()
+            .map(u64::from_be_bytes)
+            .unwrap_or(u64::MAX),
+    };
     if stored_size != position {
         return Err(IntegrityError::SizeMismatch {
             stored: stored_size,
             found: position,
         });
     }
-    compare_records(ledger, &records, &slots)?;
-    let checkpoints = ledger
-        .checkpoints()
-        .map_err(|_| IntegrityError::SizeMismatch {
-            stored: stored_size,
-            found: position,
-        })?;
+    compare_records(db, &records, &slots)?;
+    let mut checkpoints = Vec::new();
+    for item in db.scan_prefix(b"c") {
+        let (k, v) = item.map_err(IntegrityError::Db)?;
+        let size = k
+            .get(1..9)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(u64::MAX);
+        checkpoints.push((size, String::from_utf8_lossy(&v).into_owned()));
+    }
     for (size, note) in &checkpoints {
         let cp = checkpoint::open_checkpoint(note, origin, verifiers).map_err(|source| {
             IntegrityError::CheckpointInvalid {
@@ -274,11 +295,10 @@ fn replay(
 }
 
 fn compare_records(
-    ledger: &Ledger,
+    db: &sled::Db,
     records: &HashMap<String, LicenceRecord>,
     slots: &HashMap<(String, u32, u64), String>,
 ) -> Result<(), IntegrityError> {
-    let db = ledger.db();
     let mut stored_records = 0usize;
     for item in db.scan_prefix(b"l") {
         let (key, value) = item.map_err(IntegrityError::Db)?;

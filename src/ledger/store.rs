@@ -202,10 +202,10 @@ impl Ledger {
             current: HashMap::new(),
         };
         for item in db.scan_prefix(b"l") {
-            let (_, v) = item.map_err(LedgerError::Db)?;
+            let (k, v) = item.map_err(LedgerError::Db)?;
             let r: LicenceRecord =
                 serde_json::from_slice(&v).map_err(|e| LedgerError::CorruptRecord {
-                    key: "licence record".into(),
+                    key: String::from_utf8_lossy(&k[1..]).into_owned(),
                     source: e,
                 })?;
             let list = list_entry(&mut writer.lists, &r.issuer, r.list)?;
@@ -343,6 +343,14 @@ impl Ledger {
                 return Err(LedgerError::AdminStatusMismatch {
                     admin_status: a,
                     action: action.name(),
+                });
+            }
+        }
+        if let (Some(a), Some(r)) = (admin_status, reason) {
+            if r != a.reason() {
+                return Err(LedgerError::ReasonContradicts {
+                    reason: r.name(),
+                    admin_status: a,
                 });
             }
         }
@@ -669,6 +677,14 @@ pub enum LedgerError {
         admin_status: AdminStatus,
         /// The action.
         action: &'static str,
+    },
+    /// A reason that is not the administrative status's own.
+    #[error("reason {reason} contradicts {}, which means {}; give one or the other", admin_status.zh(), admin_status.reason().name())]
+    ReasonContradicts {
+        /// The reason.
+        reason: &'static str,
+        /// The status.
+        admin_status: AdminStatus,
     },
     /// Note too long.
     #[error("the note is longer than {max} characters")]
