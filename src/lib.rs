@@ -26,6 +26,7 @@ pub mod keys;
 pub mod ledger;
 pub mod licence;
 pub mod pki;
+pub mod publish;
 pub mod sdjwt;
 pub mod status_list;
 pub mod verify;

@@ -327,3 +327,79 @@ fn offline_status_from_a_signed_list() {
         "{r:?}"
     );
 }
+
+#[test]
+fn status_lists_are_re_signed_after_changes_coalesced() {
+    use elicense::publish::StatusPublisher;
+    let w = world();
+    let agency = Uscc::parse(A).unwrap();
+    let a_code = agency.clone();
+    let issuer_for = |c: &Uscc| (c == &a_code).then_some(&w.a);
+    let no_keys = |_: &Uscc| -> Option<&Issuer> { None };
+    let publisher = StatusPublisher::new(BASE, 86_400, 3_600);
+    let issued: Vec<_> = (0..5)
+        .map(|i| {
+            w.a.issue_recorded(&w.ledger, &request(&format!("30000{i}")), T0, BASE, A)
+                .unwrap()
+        })
+        .collect();
+
+    // Without the agency's key nothing is signed, and the list stays pending.
+    assert_eq!(publisher.refresh(&w.ledger, &no_keys, T0).unwrap(), 0);
+    assert_eq!(publisher.refresh(&w.ledger, &issuer_for, T0).unwrap(), 1);
+    assert_eq!(
+        publisher.refresh(&w.ledger, &issuer_for, T0 + 1).unwrap(),
+        0
+    );
+
+    // Four changes, one new signature reflecting all of them.
+    for (i, action) in [
+        (0, Action::Revoke),
+        (1, Action::Revoke),
+        (2, Action::Suspend),
+        (3, Action::Revoke),
+    ] {
+        w.ledger
+            .change(
+                &issued[i].id.to_string(),
+                action,
+                &agency,
+                None,
+                None,
+                None,
+                T0 + 10,
+            )
+            .unwrap();
+    }
+    assert_eq!(
+        publisher.refresh(&w.ledger, &issuer_for, T0 + 20).unwrap(),
+        1
+    );
+    let published = publisher.get(A, 0).unwrap();
+    assert_eq!(published.iat, T0 + 20);
+    let tokens = vec![published.token];
+    let offline = Options::at(T0 + 30).with_status(StatusCheck::Lists(&tokens));
+    let codes: Vec<String> = issued
+        .iter()
+        .map(|l| match w.verifier.verify(&l.sd_jwt, &offline) {
+            Ok(_) => "valid".to_owned(),
+            Err(e) => e.code().to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        ["revoked", "revoked", "suspended", "revoked", "valid"]
+    );
+
+    // Unchanged lists are re-signed once half their validity is used up.
+    assert_eq!(
+        publisher.refresh(&w.ledger, &issuer_for, T0 + 21).unwrap(),
+        0
+    );
+    assert_eq!(
+        publisher
+            .refresh(&w.ledger, &issuer_for, T0 + 20 + 43_200)
+            .unwrap(),
+        1
+    );
+}

@@ -138,6 +138,8 @@ struct Writer {
     prev: Option<Hash>,
     lists: HashMap<(String, u32), ListState>,
     current: HashMap<String, u32>,
+    /// Lists changed since the last [`Ledger::take_changed_lists`].
+    changed: std::collections::BTreeSet<(String, u32)>,
 }
 
 /// The ledger.
@@ -200,6 +202,7 @@ impl Ledger {
             prev,
             lists: HashMap::new(),
             current: HashMap::new(),
+            changed: std::collections::BTreeSet::new(),
         };
         for item in db.scan_prefix(b"l") {
             let (k, v) = item.map_err(LedgerError::Db)?;
@@ -216,6 +219,8 @@ impl Ledger {
             let cur = writer.current.entry(r.issuer.clone()).or_insert(r.list);
             *cur = (*cur).max(r.list);
         }
+        // Lists found on disk need a first signature from this process.
+        writer.changed = writer.lists.keys().cloned().collect();
         let flush = GroupFlush::default();
         flush.recovered(size);
         Ok(Self {
@@ -443,6 +448,7 @@ impl Ledger {
         list.statuses
             .set(record.idx as usize, record.state.status())
             .map_err(LedgerError::StatusList)?;
+        w.changed.insert((record.issuer.clone(), record.list));
         self.flush.committed(size);
         Ok(Receipt {
             seq: event.seq,
@@ -514,6 +520,20 @@ impl Ledger {
             .lists
             .get(&(issuer.as_str().to_owned(), list))
             .map(|l| l.statuses.clone())
+    }
+
+    /// The lists changed since the last call, as `(issuer, list)`; every list that has an
+    /// entry counts as changed at open. Publishers re-sign just these, so any number of
+    /// changes between two calls share one signature.
+    pub fn take_changed_lists(&self) -> Vec<(String, u32)> {
+        std::mem::take(&mut self.writer().changed)
+            .into_iter()
+            .collect()
+    }
+
+    /// Marks lists as changed again (a publisher could not sign them yet).
+    pub fn mark_lists_changed(&self, lists: impl IntoIterator<Item = (String, u32)>) {
+        self.writer().changed.extend(lists);
     }
 
     /// The status lists each issuer has, as `(issuer, list)`.

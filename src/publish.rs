@@ -1,0 +1,123 @@
+//! Publishing status lists: each agency's Token Status Lists, re-signed after changes.
+//!
+//! Signing is coalesced: [`StatusPublisher::refresh`] re-signs only the lists the ledger
+//! reports changed since the previous refresh (however many changes that was), plus lists
+//! whose token has used up half its validity. The server calls it on a timer; the CLI
+//! after a change.
+
+use crate::issue::{status_list_uri, IssueError, Issuer};
+use crate::ledger::{Ledger, LedgerError};
+use crate::licence::codes::Uscc;
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+
+/// A signed status list, as served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The `statuslist+jwt` token.
+    pub token: String,
+    /// Its `sub` (the list's URI).
+    pub uri: String,
+    /// When it was signed.
+    pub iat: i64,
+    /// Seconds verifiers may cache it.
+    pub ttl: u64,
+}
+
+/// Keeps every agency's current signed status lists.
+#[derive(Debug)]
+pub struct StatusPublisher {
+    base_url: String,
+    valid_for: i64,
+    ttl: u64,
+    tokens: RwLock<HashMap<(String, u32), Published>>,
+}
+
+impl StatusPublisher {
+    /// Lists published under `base_url`, valid for `valid_for` seconds, cacheable for `ttl`.
+    pub fn new(base_url: impl Into<String>, valid_for: i64, ttl: u64) -> Self {
+        Self {
+            base_url: base_url.into(),
+            valid_for: valid_for.max(1),
+            ttl: ttl.max(1),
+            tokens: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Re-signs the lists changed since the last refresh and those past half their
+    /// validity, with each list's own agency's key (`issuer_for`). Returns how many were
+    /// signed. A list whose agency has no key here is skipped and stays changed.
+    pub fn refresh<'i>(
+        &self,
+        ledger: &Ledger,
+        issuer_for: &dyn Fn(&Uscc) -> Option<&'i Issuer>,
+        now: i64,
+    ) -> Result<usize, PublishError> {
+        let mut todo = ledger.take_changed_lists();
+        {
+            let tokens = self.tokens.read().unwrap_or_else(PoisonError::into_inner);
+            for (key, p) in tokens.iter() {
+                if now >= p.iat + self.valid_for / 2 && !todo.contains(key) {
+                    todo.push(key.clone());
+                }
+            }
+        }
+        let mut signed = 0;
+        let mut skipped = Vec::new();
+        for (issuer, list) in todo {
+            let code = Uscc::parse(&issuer).map_err(|_| PublishError::Corrupt {
+                issuer: issuer.clone(),
+            })?;
+            let (Some(agency), Some(statuses)) =
+                (issuer_for(&code), ledger.status_list(&code, list))
+            else {
+                skipped.push((issuer, list));
+                continue;
+            };
+            let uri = status_list_uri(&self.base_url, &issuer, list);
+            let token = agency.sign_status_list(&statuses, &uri, now, self.valid_for, self.ttl)?;
+            self.tokens
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(
+                    (issuer, list),
+                    Published {
+                        token,
+                        uri,
+                        iat: now,
+                        ttl: self.ttl,
+                    },
+                );
+            signed += 1;
+        }
+        ledger.mark_lists_changed(skipped);
+        Ok(signed)
+    }
+
+    /// The current token of `issuer`'s list `list`.
+    pub fn get(&self, issuer: &str, list: u32) -> Option<Published> {
+        self.tokens
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(issuer.to_owned(), list))
+            .cloned()
+    }
+}
+
+/// Why publishing failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// Signing failed.
+    #[error("could not sign a status list")]
+    Sign(#[from] IssueError),
+    /// The ledger failed.
+    #[error("the ledger failed")]
+    Ledger(#[from] LedgerError),
+    /// A list under an issuer code that is not a USCC.
+    #[error("the ledger has a status list for {issuer:?}, which is not a USCC; run `elicense ledger verify`")]
+    Corrupt {
+        /// The stored issuer.
+        issuer: String,
+    },
+}
