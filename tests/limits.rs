@@ -5,70 +5,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::*;
+
 use elicense::jose::{self, b64u_encode, Es256Signer};
-use elicense::keys::KeyStore;
 use elicense::pki::{ChainError, MAX_CERT_LEN, MAX_CHAIN_LEN};
 use elicense::sdjwt::{
     self, DisclosureError, FormatError, KeyBindingCheck, KeyBindingError, SdJwt, MAX_DEPTH,
     MAX_DIGESTS, MAX_DISCLOSURES, MAX_SD_JWT_LEN,
 };
-use elicense::verify::{Options, Verifier, VerifyError};
-use serde_json::{json, Map, Value};
+use elicense::verify::{Options, VerifyError};
+use serde_json::{json, Value};
 use std::borrow::Cow;
-use std::path::PathBuf;
-
-const FIXED_AT: i64 = 1_767_196_800;
-
-fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn golden(name: &str) -> String {
-    std::fs::read_to_string(crate_dir().join(format!("fixtures/licences/{name}.sdjwt")))
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
-fn verifier() -> Verifier {
-    Verifier::new(
-        KeyStore::new(crate_dir().join("fixtures/keys"))
-            .trust_store()
-            .unwrap(),
-    )
-}
 
 fn opts() -> Options<'static> {
     Options::at(FIXED_AT)
-}
-
-fn split(token: &str) -> (Map<String, Value>, Map<String, Value>, Vec<String>) {
-    let mut parts = token.split('~');
-    let jwt = parts.next().unwrap();
-    let rest = parts.map(str::to_owned).collect();
-    let mut j = jwt.split('.');
-    let h = serde_json::from_slice(&jose::b64u_decode(j.next().unwrap()).unwrap()).unwrap();
-    let p = serde_json::from_slice(&jose::b64u_decode(j.next().unwrap()).unwrap()).unwrap();
-    (h, p, rest)
-}
-
-fn sign(
-    h: &Map<String, Value>,
-    p: &Map<String, Value>,
-    key: &Es256Signer,
-    rest: &[String],
-) -> String {
-    let mut s = jose::sign_compact(
-        &serde_json::to_vec(h).unwrap(),
-        &serde_json::to_vec(p).unwrap(),
-        key,
-    )
-    .unwrap();
-    for r in rest {
-        s.push('~');
-        s.push_str(r);
-    }
-    s
 }
 
 #[test]
@@ -351,29 +302,6 @@ fn json_serialization_with_two_signatures_is_not_a_licence() {
     // One signature in the flattened form is accepted.
     let flat = sd.to_json_flattened().to_string();
     verifier().verify(&flat, &opts()).unwrap();
-}
-
-/// The TEST-ONLY key store copied to a temp dir with private keys at 0600 (git does not
-/// keep file modes beyond the executable bit).
-fn private_fixture_keys() -> (tempfile::TempDir, KeyStore) {
-    use std::os::unix::fs::PermissionsExt as _;
-    let dir = tempfile::tempdir().unwrap();
-    let src = crate_dir().join("fixtures/keys");
-    for sub in ["", "agencies"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        for e in std::fs::read_dir(src.join(sub)).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_file() {
-                let to = dir.path().join(sub).join(p.file_name().unwrap());
-                std::fs::copy(&p, &to).unwrap();
-                if to.to_string_lossy().ends_with(".key.pem") {
-                    std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).unwrap();
-                }
-            }
-        }
-    }
-    let store = KeyStore::new(dir.path());
-    (dir, store)
 }
 
 fn request() -> elicense::licence::LicenceRequest {

@@ -569,46 +569,36 @@ impl Ledger {
 
     /// The newest stored checkpoint, as `(size, signed note)`.
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, LedgerError> {
-        let last = self
-            .db
+        self.db
             .scan_prefix(b"c")
             .next_back()
+            .map(stored_checkpoint)
             .transpose()
-            .map_err(LedgerError::Db)?;
-        last.map(|(k, v)| {
-            let size = k
-                .get(1..9)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-                .ok_or(LedgerError::Corrupt {
-                    what: "checkpoint key".into(),
-                })?;
-            Ok((size, String::from_utf8_lossy(&v).into_owned()))
-        })
-        .transpose()
     }
 
     /// Every stored checkpoint, as `(size, signed note)`, oldest first.
     pub fn checkpoints(&self) -> Result<Vec<(u64, String)>, LedgerError> {
-        let mut out = Vec::new();
-        for item in self.db.scan_prefix(b"c") {
-            let (k, v) = item.map_err(LedgerError::Db)?;
-            let size = k
-                .get(1..9)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-                .ok_or(LedgerError::Corrupt {
-                    what: "checkpoint key".into(),
-                })?;
-            out.push((size, String::from_utf8_lossy(&v).into_owned()));
-        }
-        Ok(out)
+        self.db.scan_prefix(b"c").map(stored_checkpoint).collect()
     }
 
     /// The raw database, for the integrity checker and for tests that tamper with it.
     pub fn db(&self) -> &sled::Db {
         &self.db
     }
+}
+
+fn stored_checkpoint(
+    item: sled::Result<(sled::IVec, sled::IVec)>,
+) -> Result<(u64, String), LedgerError> {
+    let (k, v) = item.map_err(LedgerError::Db)?;
+    let size = k
+        .get(1..9)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or(LedgerError::Corrupt {
+            what: "checkpoint key".into(),
+        })?;
+    Ok((size, String::from_utf8_lossy(&v).into_owned()))
 }
 
 fn list_entry<'a>(
