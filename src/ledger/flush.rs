@@ -7,12 +7,31 @@
 //! others sleep until their ticket is durable, or lead the next flush if it is not yet.
 
 use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Longest a leader waits for writers still in the serialized section before flushing.
+pub const MAX_GATHER: Duration = Duration::from_micros(500);
 
 /// Flush coordination for one database.
 #[derive(Debug, Default)]
 pub struct GroupFlush {
     state: Mutex<State>,
     wake: Condvar,
+    gather: Condvar,
+}
+
+/// A writer between [`GroupFlush::writer`] and its commit (or failure).
+#[derive(Debug)]
+pub struct InFlight<'a>(&'a GroupFlush);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut st = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.in_flight = st.in_flight.saturating_sub(1);
+        if st.in_flight == 0 && st.flushing {
+            self.0.gather.notify_one();
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -25,9 +44,17 @@ struct State {
     flushing: bool,
     /// Flushes performed (for statistics).
     flushes: u64,
+    in_flight: u64,
 }
 
 impl GroupFlush {
+    /// Announces a writer about to enter the serialized section.
+    pub fn writer(&self) -> InFlight<'_> {
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.in_flight += 1;
+        InFlight(self)
+    }
+
     /// Records that the writes of `ticket` (and every lower one) are in the database.
     pub fn committed(&self, ticket: u64) {
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -61,6 +88,18 @@ impl GroupFlush {
                 continue;
             }
             st.flushing = true;
+            let deadline = Instant::now() + MAX_GATHER;
+            while st.in_flight > 0 {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                st = self
+                    .gather
+                    .wait_timeout(st, deadline - now)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
             let target = st.committed;
             drop(st);
             let result = flush();

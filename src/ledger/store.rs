@@ -134,12 +134,39 @@ impl ListState {
 /// What only the single writer touches.
 #[derive(Debug)]
 struct Writer {
+    /// Events appended (applied to sled or pending): the next event's sequence number.
+    next_seq: u64,
+    /// Events applied to sled: the tree size readers (roots, proofs, events) may see.
     size: u64,
+    /// Set when a group write failed: memory no longer matches disk, so every further
+    /// operation is refused until the ledger is reopened.
+    failed: bool,
     prev: Option<Hash>,
     lists: HashMap<(String, u32), ListState>,
     current: HashMap<String, u32>,
+    /// Events committed in memory, not yet in sled: the next flush leader applies them
+    /// as one batch (sled 0.34 writes out its io buffer twice per `apply_batch`).
+    pending: sled::Batch,
+    pending_records: HashMap<String, LicenceRecord>,
+    pending_hashes: HashMap<u64, Hash>,
+    pending_slots: std::collections::HashSet<Vec<u8>>,
     /// Lists changed since the last [`Ledger::take_changed_lists`].
     changed: std::collections::BTreeSet<(String, u32)>,
+}
+
+/// Stored hashes, the pending ones first.
+struct PendingHashes<'a>(&'a sled::Db, &'a HashMap<u64, Hash>);
+
+impl HashReader for PendingHashes<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, MerkleError> {
+        indexes
+            .iter()
+            .map(|&i| match self.1.get(&i) {
+                Some(h) => Ok(*h),
+                None => DbHashes(self.0).read_hashes(&[i]).map(|v| v[0]),
+            })
+            .collect()
+    }
 }
 
 /// The ledger.
@@ -149,6 +176,7 @@ pub struct Ledger {
     writer: Mutex<Writer>,
     flush: GroupFlush,
     random: RandomPool,
+    log: std::fs::File,
 }
 
 /// Reads stored Merkle hashes from sled.
@@ -175,11 +203,7 @@ impl HashReader for DbHashes<'_> {
 impl Ledger {
     /// Opens (or creates) the ledger in `dir`, restoring the writer's state from disk.
     pub fn open(dir: &Path) -> Result<Self, LedgerError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(LedgerError::Db)?;
+        let db = open_db(dir)?;
         let size = match db.get(SIZE_KEY).map_err(LedgerError::Db)? {
             None => 0,
             Some(v) => {
@@ -198,10 +222,16 @@ impl Ledger {
             )
         };
         let mut writer = Writer {
+            next_seq: size,
             size,
+            failed: false,
             prev,
             lists: HashMap::new(),
             current: HashMap::new(),
+            pending: sled::Batch::default(),
+            pending_records: HashMap::new(),
+            pending_hashes: HashMap::new(),
+            pending_slots: Default::default(),
             changed: std::collections::BTreeSet::new(),
         };
         for item in db.scan_prefix(b"l") {
@@ -221,6 +251,7 @@ impl Ledger {
         }
         // Lists found on disk need a first signature from this process.
         writer.changed = writer.lists.keys().cloned().collect();
+        let log = std::fs::File::open(dir.join("db")).map_err(|e| LedgerError::Db(e.into()))?;
         let flush = GroupFlush::default();
         flush.recovered(size);
         Ok(Self {
@@ -228,6 +259,7 @@ impl Ledger {
             writer: Mutex::new(writer),
             flush,
             random: RandomPool::default(),
+            log,
         })
     }
 
@@ -235,7 +267,7 @@ impl Ledger {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Number of events (the Merkle tree size).
+    /// Number of events on disk (the Merkle tree size readers can prove against).
     pub fn size(&self) -> u64 {
         self.writer().size
     }
@@ -287,18 +319,25 @@ impl Ledger {
     ) -> Result<Receipt, LedgerError> {
         let issuer = id.issuer().as_str();
         let licence_id = id.to_string();
+        let in_flight = self.flush.writer();
         let mut w = self.writer();
-        if self.get_record(&licence_id)?.is_some() {
+        if w.failed {
+            return Err(LedgerError::Poisoned);
+        }
+        if w.pending_records.contains_key(&licence_id) || self.get_record(&licence_id)?.is_some() {
             return Err(LedgerError::AlreadyIssued { licence_id });
         }
         let reserved = w
             .lists
             .get(&(issuer.to_owned(), slot.list))
             .is_some_and(|l| l.is_used(slot.idx));
-        let taken = self
-            .db
-            .contains_key(slot_key(issuer, slot.list, slot.idx))
-            .map_err(LedgerError::Db)?;
+        let taken = w
+            .pending_slots
+            .contains(&slot_key(issuer, slot.list, slot.idx))
+            || self
+                .db
+                .contains_key(slot_key(issuer, slot.list, slot.idx))
+                .map_err(LedgerError::Db)?;
         if !reserved || taken {
             return Err(LedgerError::SlotNotReserved {
                 list: slot.list,
@@ -306,7 +345,7 @@ impl Ledger {
             });
         }
         let event = Event {
-            seq: w.size,
+            seq: w.next_seq,
             prev: w.prev.map(b64u_encode).unwrap_or_default(),
             kind: EventKind::Issued,
             licence_id: licence_id.clone(),
@@ -323,10 +362,12 @@ impl Ledger {
         let record = LicenceRecord::from_issued(&event).ok_or(LedgerError::Corrupt {
             what: "issued event without its slot".into(),
         })?;
-        let mut batch = sled::Batch::default();
-        batch.insert(slot_key(issuer, slot.list, slot.idx), licence_id.as_bytes());
-        let receipt = self.append(&mut w, &event, &record, batch)?;
+        let sk = slot_key(issuer, slot.list, slot.idx);
+        w.pending.insert(sk.clone(), licence_id.as_bytes());
+        w.pending_slots.insert(sk);
+        let receipt = self.append(&mut w, &event, &record)?;
         drop(w);
+        drop(in_flight);
         self.wait_durable(receipt)
     }
 
@@ -376,12 +417,19 @@ impl Ledger {
         if note.is_some_and(|n| n.chars().count() > MAX_NOTE_LEN) {
             return Err(LedgerError::NoteTooLong { max: MAX_NOTE_LEN });
         }
+        let in_flight = self.flush.writer();
         let mut w = self.writer();
-        let record = self
-            .get_record(licence_id)?
-            .ok_or_else(|| LedgerError::UnknownLicence {
-                licence_id: licence_id.to_owned(),
-            })?;
+        if w.failed {
+            return Err(LedgerError::Poisoned);
+        }
+        let pending = w.pending_records.get(licence_id).cloned();
+        let record = match pending {
+            Some(r) => Some(r),
+            None => self.get_record(licence_id)?,
+        }
+        .ok_or_else(|| LedgerError::UnknownLicence {
+            licence_id: licence_id.to_owned(),
+        })?;
         if record.issuer != actor.as_str() {
             return Err(LedgerError::NotYourLicence {
                 licence_id: licence_id.to_owned(),
@@ -390,7 +438,7 @@ impl Ledger {
             });
         }
         let event = Event {
-            seq: w.size,
+            seq: w.next_seq,
             prev: w.prev.map(b64u_encode).unwrap_or_default(),
             kind: action.kind(),
             licence_id: licence_id.to_owned(),
@@ -412,8 +460,9 @@ impl Ledger {
                 action: action.name(),
                 source,
             })?;
-        let receipt = self.append(&mut w, &event, &next, sled::Batch::default())?;
+        let receipt = self.append(&mut w, &event, &next)?;
         drop(w);
+        drop(in_flight);
         self.wait_durable(receipt).map(|r| (r, next))
     }
 
@@ -423,25 +472,28 @@ impl Ledger {
         w: &mut Writer,
         event: &Event,
         record: &LicenceRecord,
-        mut batch: sled::Batch,
     ) -> Result<Receipt, LedgerError> {
         let bytes = event.to_bytes().map_err(LedgerError::Encode)?;
         let leaf = merkle::leaf_hash(&bytes);
-        let hashes = merkle::hashes_to_store(w.size, leaf, &DbHashes(&self.db))
-            .map_err(LedgerError::Merkle)?;
-        let first = merkle::stored_hash_index(0, w.size);
+        let hashes = merkle::hashes_to_store(
+            w.next_seq,
+            leaf,
+            &PendingHashes(&self.db, &w.pending_hashes),
+        )
+        .map_err(LedgerError::Merkle)?;
+        let first = merkle::stored_hash_index(0, w.next_seq);
+        let rec = serde_json::to_vec(record).map_err(LedgerError::Encode)?;
         for (i, h) in hashes.iter().enumerate() {
-            batch.insert(&hash_key(first + i as u64), &h[..]);
+            w.pending.insert(&hash_key(first + i as u64), &h[..]);
+            w.pending_hashes.insert(first + i as u64, *h);
         }
-        batch.insert(&event_key(event.seq), bytes);
-        batch.insert(
-            record_key(&record.licence_id),
-            serde_json::to_vec(record).map_err(LedgerError::Encode)?,
-        );
-        let size = w.size + 1;
-        batch.insert(SIZE_KEY, &size.to_be_bytes());
-        self.db.apply_batch(batch).map_err(LedgerError::Db)?;
-        w.size = size;
+        w.pending.insert(&event_key(event.seq), bytes);
+        w.pending.insert(record_key(&record.licence_id), rec);
+        w.pending_records
+            .insert(record.licence_id.clone(), record.clone());
+        let size = w.next_seq + 1;
+        w.pending.insert(SIZE_KEY, &size.to_be_bytes());
+        w.next_seq = size;
         w.prev = Some(leaf);
         let list = list_entry(&mut w.lists, &record.issuer, record.list)?;
         list.mark(record.idx);
@@ -459,9 +511,36 @@ impl Ledger {
 
     fn wait_durable(&self, r: Receipt) -> Result<Receipt, LedgerError> {
         self.flush
-            .wait_durable(r.tree_size, || self.db.flush().map(|_| ()))
-            .map_err(LedgerError::Db)?;
+            .wait_durable(r.tree_size, || self.write_pending_and_sync())?;
         Ok(r)
+    }
+
+    /// Applies every pending event as one atomic batch, then puts everything on stable
+    /// storage: sled's flush, then `fdatasync` of its log (sled 0.34's flush ends in
+    /// `sync_file_range`, which neither empties the disk's write cache nor records the
+    /// file's new size: spacejam/sled#1452).
+    fn write_pending_and_sync(&self) -> Result<(), LedgerError> {
+        {
+            let mut w = self.writer();
+            if w.failed {
+                return Err(LedgerError::Poisoned);
+            }
+            if w.size < w.next_seq {
+                let batch = std::mem::take(&mut w.pending);
+                if let Err(e) = self.db.apply_batch(batch) {
+                    // Memory has moved past what is on disk: refuse everything until a
+                    // reopen reloads the state from disk.
+                    w.failed = true;
+                    return Err(LedgerError::Db(e));
+                }
+                w.size = w.next_seq;
+                w.pending_records.clear();
+                w.pending_hashes.clear();
+                w.pending_slots.clear();
+            }
+        }
+        self.db.flush().map_err(LedgerError::Db)?;
+        self.log.sync_data().map_err(|e| LedgerError::Db(e.into()))
     }
 
     fn get_record(&self, licence_id: &str) -> Result<Option<LicenceRecord>, LedgerError> {
@@ -563,8 +642,7 @@ impl Ledger {
         self.db
             .insert(checkpoint_key(size), note.as_bytes())
             .map_err(LedgerError::Db)?;
-        self.db.flush().map_err(LedgerError::Db)?;
-        Ok(())
+        self.write_pending_and_sync()
     }
 
     /// The newest stored checkpoint, as `(size, signed note)`.
@@ -584,6 +662,25 @@ impl Ledger {
     /// The raw database, for the integrity checker and for tests that tamper with it.
     pub fn db(&self) -> &sled::Db {
         &self.db
+    }
+}
+
+/// Opens sled in `dir`. sled's background threads can hold the directory lock for a
+/// moment after a previous handle was dropped, so a held lock is retried for up to 2 s.
+fn open_db(dir: &Path) -> Result<sled::Db, LedgerError> {
+    let config = sled::Config::new().path(dir).flush_every_ms(Some(1000));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(LedgerError::Db(e)),
+        }
     }
 }
 
@@ -702,6 +799,9 @@ pub enum LedgerError {
         /// Limit.
         max: usize,
     },
+    /// A group write failed earlier; the in-memory state is no longer trusted.
+    #[error("an earlier ledger write failed; restart elicense to reload the ledger from disk")]
+    Poisoned,
     /// A slot that was not reserved here.
     #[error("status slot {list}/{idx} was not reserved by this ledger or is already used")]
     SlotNotReserved {
