@@ -98,7 +98,8 @@ impl Issuer {
                 return Err(IssueError::AlreadyExpired { exp, iat });
             }
         }
-        let members = licence.claims(&self.info.agency.issuer_uri, iat, status);
+        let id = licence.id.clone();
+        let members = licence.into_claims(&self.info.agency.issuer_uri, iat, status);
         let issued = sdjwt::issue_with_encoded_headers(
             &[(&self.header_b64, &self.signer)],
             &members,
@@ -106,7 +107,7 @@ impl Issuer {
         )
         .map_err(IssueError::Encode)?;
         Ok(IssuedLicence {
-            id: licence.id,
+            id,
             sd_jwt: issued.compact(),
             iat,
         })

@@ -421,6 +421,16 @@ impl Licence {
         iat: i64,
         status: Option<&crate::status_list::StatusReference>,
     ) -> Vec<Member> {
+        self.clone().into_claims(iss, iat, status)
+    }
+
+    /// [`claims`](Self::claims), moving the licence's strings instead of copying them.
+    pub fn into_claims(
+        self,
+        iss: &str,
+        iat: i64,
+        status: Option<&crate::status_list::StatusReference>,
+    ) -> Vec<Member> {
         let mut m = Vec::with_capacity(10 + self.fields.len());
         m.push(Member::plain("iss", iss));
         m.push(Member::plain("iat", iat));
@@ -442,10 +452,10 @@ impl Licence {
                 serde_json::json!({ "jwk": k.to_public() }),
             ));
         }
-        m.push(Member::disclosable(HOLDER_NAME, self.holder_name.as_str()));
+        m.push(Member::disclosable(HOLDER_NAME, self.holder_name));
         m.push(Member::disclosable(HOLDER_ID, self.holder_id.as_str()));
-        for (spec, v) in &self.fields {
-            m.push(Member::disclosable(spec.key, Value::String(v.clone())));
+        for (spec, v) in self.fields {
+            m.push(Member::disclosable(spec.key, Value::String(v)));
         }
         m
     }
