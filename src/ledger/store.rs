@@ -150,18 +150,29 @@ struct Writer {
     pending_records: HashMap<String, LicenceRecord>,
     pending_hashes: HashMap<u64, Hash>,
     pending_slots: std::collections::HashSet<Vec<u8>>,
+    /// What the flush leader is applying right now, outside the writer lock: still
+    /// consulted by writers until it is in sled.
+    applying: Staged,
     /// Lists changed since the last [`Ledger::take_changed_lists`].
     changed: std::collections::BTreeSet<(String, u32)>,
 }
 
-/// Stored hashes, the pending ones first.
-struct PendingHashes<'a>(&'a sled::Db, &'a HashMap<u64, Hash>);
+/// Records, hashes and slots of a batch being applied.
+#[derive(Debug, Default)]
+struct Staged {
+    records: HashMap<String, LicenceRecord>,
+    hashes: HashMap<u64, Hash>,
+    slots: std::collections::HashSet<Vec<u8>>,
+}
+
+/// Stored hashes, the pending and applying ones first.
+struct PendingHashes<'a>(&'a sled::Db, &'a HashMap<u64, Hash>, &'a HashMap<u64, Hash>);
 
 impl HashReader for PendingHashes<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, MerkleError> {
         indexes
             .iter()
-            .map(|&i| match self.1.get(&i) {
+            .map(|&i| match self.1.get(&i).or_else(|| self.2.get(&i)) {
                 Some(h) => Ok(*h),
                 None => DbHashes(self.0).read_hashes(&[i]).map(|v| v[0]),
             })
@@ -177,6 +188,9 @@ pub struct Ledger {
     flush: GroupFlush,
     random: RandomPool,
     log: std::fs::File,
+    /// Held by whoever applies pending events (a flush leader, or a checkpoint write), so
+    /// there is only ever one batch in `applying`.
+    apply: Mutex<()>,
 }
 
 /// Reads stored Merkle hashes from sled.
@@ -232,6 +246,7 @@ impl Ledger {
             pending_records: HashMap::new(),
             pending_hashes: HashMap::new(),
             pending_slots: Default::default(),
+            applying: Staged::default(),
             changed: std::collections::BTreeSet::new(),
         };
         for item in db.scan_prefix(b"l") {
@@ -260,6 +275,7 @@ impl Ledger {
             flush,
             random: RandomPool::default(),
             log,
+            apply: Mutex::new(()),
         })
     }
 
@@ -324,20 +340,20 @@ impl Ledger {
         if w.failed {
             return Err(LedgerError::Poisoned);
         }
-        if w.pending_records.contains_key(&licence_id) || self.get_record(&licence_id)?.is_some() {
+        if w.pending_records.contains_key(&licence_id)
+            || w.applying.records.contains_key(&licence_id)
+            || self.get_record(&licence_id)?.is_some()
+        {
             return Err(LedgerError::AlreadyIssued { licence_id });
         }
         let reserved = w
             .lists
             .get(&(issuer.to_owned(), slot.list))
             .is_some_and(|l| l.is_used(slot.idx));
-        let taken = w
-            .pending_slots
-            .contains(&slot_key(issuer, slot.list, slot.idx))
-            || self
-                .db
-                .contains_key(slot_key(issuer, slot.list, slot.idx))
-                .map_err(LedgerError::Db)?;
+        let key = slot_key(issuer, slot.list, slot.idx);
+        let taken = w.pending_slots.contains(&key)
+            || w.applying.slots.contains(&key)
+            || self.db.contains_key(&key).map_err(LedgerError::Db)?;
         if !reserved || taken {
             return Err(LedgerError::SlotNotReserved {
                 list: slot.list,
@@ -422,7 +438,11 @@ impl Ledger {
         if w.failed {
             return Err(LedgerError::Poisoned);
         }
-        let pending = w.pending_records.get(licence_id).cloned();
+        let pending = w
+            .pending_records
+            .get(licence_id)
+            .or_else(|| w.applying.records.get(licence_id))
+            .cloned();
         let record = match pending {
             Some(r) => Some(r),
             None => self.get_record(licence_id)?,
@@ -478,7 +498,7 @@ impl Ledger {
         let hashes = merkle::hashes_to_store(
             w.next_seq,
             leaf,
-            &PendingHashes(&self.db, &w.pending_hashes),
+            &PendingHashes(&self.db, &w.pending_hashes, &w.applying.hashes),
         )
         .map_err(LedgerError::Merkle)?;
         let first = merkle::stored_hash_index(0, w.next_seq);
@@ -520,24 +540,36 @@ impl Ledger {
     /// `sync_file_range`, which neither empties the disk's write cache nor records the
     /// file's new size: spacejam/sled#1452).
     fn write_pending_and_sync(&self) -> Result<(), LedgerError> {
-        {
+        let _one_applier = self.apply.lock().unwrap_or_else(PoisonError::into_inner);
+        // Take the pending group under the writer lock, apply it without the lock (writers
+        // go on appending, and still see it through `applying`), then publish the new size.
+        let (batch, target) = {
             let mut w = self.writer();
             if w.failed {
                 return Err(LedgerError::Poisoned);
             }
             if w.size < w.next_seq {
-                let batch = std::mem::take(&mut w.pending);
-                if let Err(e) = self.db.apply_batch(batch) {
-                    // Memory has moved past what is on disk: refuse everything until a
-                    // reopen reloads the state from disk.
-                    w.failed = true;
-                    return Err(LedgerError::Db(e));
-                }
-                w.size = w.next_seq;
-                w.pending_records.clear();
-                w.pending_hashes.clear();
-                w.pending_slots.clear();
+                w.applying = Staged {
+                    records: std::mem::take(&mut w.pending_records),
+                    hashes: std::mem::take(&mut w.pending_hashes),
+                    slots: std::mem::take(&mut w.pending_slots),
+                };
+                (Some(std::mem::take(&mut w.pending)), w.next_seq)
+            } else {
+                (None, w.size)
             }
+        };
+        if let Some(batch) = batch {
+            let applied = self.db.apply_batch(batch);
+            let mut w = self.writer();
+            if let Err(e) = applied {
+                // Memory has moved past what is on disk: refuse everything until a
+                // reopen reloads the state from disk.
+                w.failed = true;
+                return Err(LedgerError::Db(e));
+            }
+            w.size = target;
+            w.applying = Staged::default();
         }
         self.db.flush().map_err(LedgerError::Db)?;
         self.log.sync_data().map_err(|e| LedgerError::Db(e.into()))
