@@ -28,5 +28,6 @@ pub mod licence;
 pub mod pki;
 pub mod publish;
 pub mod sdjwt;
+pub mod server;
 pub mod status_list;
 pub mod verify;

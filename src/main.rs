@@ -118,6 +118,13 @@ enum Command {
         after_help = "Exit codes: 0 valid, 1 the licence is invalid, 2 an error (bad input, missing keys…)."
     )]
     Verify(VerifyArgs),
+    /// Serve the HTTP API (verification, status, status lists, trust list); creates the demo
+    /// PKI in the key store if there is none.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "ELICENSE_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
     /// Create a demo PKI if missing, issue the fixture licences into the ledger, verify them,
     /// revoke one, print verdicts.
     Demo,
@@ -362,6 +369,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             });
         }
         Command::Demo => return demo(&store, data, &cli.public_url),
+        Command::Serve { bind } => return serve(&store, data, &cli.public_url, &bind),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -662,21 +670,7 @@ const DEMO_REQUESTS: [(&str, &str); 3] = [
 
 fn demo(store: &KeyStore, data: &Path, public_url: &str) -> Result<ExitCode, Failure> {
     let now = OffsetDateTime::now_utc();
-    if !store.has_root() {
-        let r = store.init_root("elicense 演示根证书 Demo Root CA", now, 20)?;
-        println!("created demo root CA {}", r.cert_path.display());
-    }
-    let code = Uscc::parse(DEMO_AGENCY_CODE)?;
-    if !store.agencies()?.iter().any(|(_, i)| i.agency.code == code) {
-        let agency = AgencyIdentity {
-            name: DEMO_AGENCY_NAME.into(),
-            code: code.clone(),
-            issuer_uri: format!("https://elicense.example/agencies/{code}"),
-        };
-        let not_after = keys::add_years(now, 5).ok_or(keys::KeyStoreError::Years { years: 5 })?;
-        let c = store.add_agency(&agency, now, not_after)?;
-        println!("created demo agency {}", c.cert_path.display());
-    }
+    let code = ensure_demo_pki(store, now)?;
     let issuer = Issuer::new(store.agency_key(&code)?)?;
     let verifier = Verifier::new(store.trust_store()?);
     let ledger = cli_ledger::open_ledger(data)?;
@@ -752,6 +746,87 @@ fn demo(store: &KeyStore, data: &Path, public_url: &str) -> Result<ExitCode, Fai
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Creates the demo root CA and demo agency if the key store has none (never overwrites).
+fn ensure_demo_pki(store: &KeyStore, now: OffsetDateTime) -> Result<Uscc, Failure> {
+    if !store.has_root() {
+        let r = store.init_root("elicense 演示根证书 Demo Root CA", now, 20)?;
+        println!("created demo root CA {}", r.cert_path.display());
+    }
+    let code = Uscc::parse(DEMO_AGENCY_CODE)?;
+    if !store.agencies()?.iter().any(|(_, i)| i.agency.code == code) {
+        let agency = AgencyIdentity {
+            name: DEMO_AGENCY_NAME.into(),
+            code: code.clone(),
+            issuer_uri: format!("https://elicense.example/agencies/{code}"),
+        };
+        let not_after = keys::add_years(now, 5).ok_or(keys::KeyStoreError::Years { years: 5 })?;
+        let c = store.add_agency(&agency, now, not_after)?;
+        println!("created demo agency {}", c.cert_path.display());
+    }
+    Ok(code)
+}
+
+/// `serve`: the HTTP API on `bind`, until SIGINT or SIGTERM.
+fn serve(store: &KeyStore, data: &Path, public_url: &str, bind: &str) -> Result<ExitCode, Failure> {
+    use elicense::server::{app, AppState};
+    use std::sync::Arc;
+    if !store.has_root() {
+        ensure_demo_pki(store, OffsetDateTime::now_utc())?;
+    }
+    let mut issuers = std::collections::HashMap::new();
+    for (_, info) in store.agencies()? {
+        match store.agency_key(&info.agency.code) {
+            Ok(key) => {
+                issuers.insert(info.agency.code.to_string(), Issuer::new(key)?);
+            }
+            Err(e) => eprintln!("note: agency {} cannot sign here: {e}", info.agency.code),
+        }
+    }
+    let state = Arc::new(AppState {
+        verifier: Verifier::new(store.trust_store()?),
+        ledger: Arc::new(cli_ledger::open_ledger(data)?),
+        publisher: elicense::publish::StatusPublisher::new(public_url, 86_400, 3_600),
+        issuers,
+        now: Box::new(|| OffsetDateTime::now_utc().unix_timestamp()),
+    });
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|e| Failure {
+                hint: Some(format!(
+                    "is another process using {bind}? choose another with --bind"
+                )),
+                error: Box::new(e),
+            })?;
+        println!("elicense serving on http://{}", listener.local_addr()?);
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        println!("elicense stopped");
+        Ok::<_, Failure>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
 }
 
 /// Replaces the first disclosure with one for the same claim but another value.

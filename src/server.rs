@@ -1,0 +1,326 @@
+//! The HTTP service: public verification, licence status, status lists and the trust list.
+//!
+//! `fn app(state) -> Router`; every answer that is not a success is the JSON error shape
+//! `{ "error": { "code", "message" } }` with a stable code — axum's own rejections included.
+
+use crate::issue::Issuer;
+use crate::jose::{b64_encode, b64u_encode, sha256};
+use crate::ledger::Ledger;
+use crate::licence::{self, identifier::LicenceId};
+use crate::publish::StatusPublisher;
+use crate::verify::{LicenceStatus, Options, StatusCheck, Verifier};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 128 * 1024;
+
+/// What the handlers share.
+pub struct AppState {
+    /// Verifies licences.
+    pub verifier: Verifier,
+    /// The ledger (status source and store).
+    pub ledger: Arc<Ledger>,
+    /// Signs and keeps the status lists.
+    pub publisher: StatusPublisher,
+    /// Agencies whose keys this service holds, by USCC.
+    pub issuers: HashMap<String, Issuer>,
+    /// The current time, seconds since the epoch (injected so tests can move it).
+    pub now: Box<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("issuers", &self.issuers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The router.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/v1/verify", post(verify))
+        .route("/v1/licences/{identifier}/status", get(licence_status))
+        .route("/v1/status-lists/{issuer}/{list}", get(status_list))
+        .route("/v1/trust-list", get(trust_list))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// A failed request: HTTP status, stable code, message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "error": { "code": self.code, "message": self.message } })),
+        )
+            .into_response()
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /openapi.json",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept that method",
+    )
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "status": "ready", "ledger_size": state.ledger.size() }),
+    ))
+}
+
+fn body_text(
+    headers: &HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(String, Option<String>, Option<String>), ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body is larger than {MAX_BODY} bytes"),
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
+        }
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/plain")
+        .to_ascii_lowercase();
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "the body is not UTF-8"))?;
+    if content_type.starts_with("application/json") {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct VerifyRequest {
+            licence: String,
+            #[serde(default)]
+            aud: Option<String>,
+            #[serde(default)]
+            nonce: Option<String>,
+        }
+        let r: VerifyRequest = serde_json::from_str(text).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_json",
+                format!("expected {{\"licence\": \"…\"}}: {e}"),
+            )
+        })?;
+        Ok((r.licence, r.aud, r.nonce))
+    } else if content_type.starts_with("text/plain")
+        || content_type.starts_with("application/dc+sd-jwt")
+    {
+        Ok((text.trim().to_owned(), None, None))
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json {\"licence\": …} or the licence as text/plain",
+        ))
+    }
+}
+
+/// `POST /v1/verify`: 200 with the verdict for any readable request.
+async fn verify(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (licence, aud, nonce) = body_text(&headers, body)?;
+    let state2 = state.clone();
+    let verdict = tokio::task::spawn_blocking(move || {
+        let opts = Options {
+            at: (state2.now)(),
+            aud: aud.as_deref(),
+            nonce: nonce.as_deref(),
+            status: StatusCheck::Ledger(&state2.ledger),
+        };
+        match state2.verifier.verify(&licence, &opts) {
+            Ok(v) => {
+                let unknown = match v.status() {
+                    LicenceStatus::Unknown { reason } => Some(reason.clone()),
+                    _ => None,
+                };
+                let mut j = serde_json::to_value(&v).unwrap_or(Value::Null);
+                j["verdict"] = if unknown.is_some() {
+                    "status_unknown".into()
+                } else {
+                    "valid".into()
+                };
+                j
+            }
+            Err(e) => json!({
+                "verdict": "invalid",
+                "reason": { "code": e.code(), "message": e.to_string() },
+                "checked_at": licence::format_time(opts.at),
+            }),
+        }
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?;
+    Ok(Json(verdict))
+}
+
+/// `GET /v1/licences/{identifier}/status`: the status only, never holder data.
+async fn licence_status(
+    State(state): State<Arc<AppState>>,
+    Path(identifier): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = LicenceId::parse(&identifier)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_identifier", e.to_string()))?;
+    let record = state
+        .ledger
+        .record(&id.to_string())
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ledger_unavailable",
+                "the ledger could not be read",
+            )
+        })?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_licence",
+                "this service has no record of that licence",
+            )
+        })?;
+    Ok(Json(json!({
+        "licence_id": record.licence_id,
+        "state": record.state,
+        "since": licence::format_time(record.changed_at),
+        "reason": record.reason.map(|r| r.name()),
+        "admin_status": record.admin_status.map(|a| a.zh()),
+    })))
+}
+
+/// `GET /v1/status-lists/{issuer}/{list}`: the signed Token Status List.
+async fn status_list(
+    State(state): State<Arc<AppState>>,
+    Path((issuer, list)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let list: u32 = list.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_list",
+            "the list number is not a number",
+        )
+    })?;
+    let now = (state.now)();
+    let issuers = &state.issuers;
+    state
+        .publisher
+        .refresh(&state.ledger, &|c| issuers.get(c.as_str()), now)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "status_list_unavailable",
+                e.to_string(),
+            )
+        })?;
+    let published = state.publisher.get(&issuer, list).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_status_list",
+            format!("no status list {list} for {issuer}"),
+        )
+    })?;
+    let etag = format!(
+        "\"{}\"",
+        &b64u_encode(sha256(published.token.as_bytes()))[..22]
+    );
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", published.ttl)) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/statuslist+jwt"),
+    );
+    Ok((StatusCode::OK, h, published.token).into_response())
+}
+
+/// `GET /v1/trust-list`: roots and issuer certificates with their `kid`.
+async fn trust_list(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let trust = state.verifier.trust();
+    let roots: Vec<Value> = trust
+        .roots()
+        .map(|der| json!({ "certificate": b64_encode(der), "sha256": b64u_encode(sha256(der)) }))
+        .collect();
+    let issuers: Vec<Value> = trust
+        .issuers()
+        .map(|(der, info)| {
+            json!({
+                "kid": info.kid,
+                "name": info.agency.name,
+                "code": info.agency.code,
+                "iss": info.agency.issuer_uri,
+                "not_before": licence::format_time(info.not_before),
+                "not_after": licence::format_time(info.not_after),
+                "certificate": b64_encode(der),
+            })
+        })
+        .collect();
+    Json(json!({ "roots": roots, "issuers": issuers }))
+}

@@ -1,0 +1,287 @@
+//! The real server on an ephemeral loopback port, driven with a real HTTP client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use elicense::issue::Issuer;
+use elicense::keys::{add_years, KeyStore};
+use elicense::ledger::{Action, Ledger};
+use elicense::licence::codes::Uscc;
+use elicense::licence::LicenceRequest;
+use elicense::pki::AgencyIdentity;
+use elicense::publish::StatusPublisher;
+use elicense::server::{app, AppState};
+use elicense::verify::Verifier;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use time::macros::datetime;
+
+const A: &str = "11350100MB00000012";
+const BASE: &str = "http://127.0.0.1";
+const NOW: i64 = 1_767_196_800;
+
+struct Server {
+    url: String,
+    ledger: Arc<Ledger>,
+    licences: Vec<(String, String)>,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+fn start() -> Server {
+    let keys = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let store = KeyStore::new(keys.path());
+    let t0 = datetime!(2025-01-01 0:00 UTC);
+    store.init_root("Server Test Root", t0, 20).unwrap();
+    store
+        .add_agency(
+            &AgencyIdentity {
+                name: "示例市市场监督管理局".into(),
+                code: Uscc::parse(A).unwrap(),
+                issuer_uri: format!("https://elicense.example/agencies/{A}"),
+            },
+            t0,
+            add_years(t0, 10).unwrap(),
+        )
+        .unwrap();
+    let ledger = Arc::new(Ledger::open(data.path()).unwrap());
+    let issuer = Issuer::new(store.agency_key(&Uscc::parse(A).unwrap()).unwrap()).unwrap();
+    let mut licences = Vec::new();
+    for i in 0..3 {
+        let mut r: LicenceRequest =
+            serde_json::from_str(include_str!("../fixtures/requests/business_licence.json"))
+                .unwrap();
+        r.serial = format!("90000{i}");
+        let issued = issuer
+            .issue_recorded(&ledger, &r, NOW - 100, BASE, A)
+            .unwrap();
+        licences.push((issued.id.to_string(), issued.sd_jwt));
+    }
+    let mut issuers = HashMap::new();
+    issuers.insert(A.to_owned(), issuer);
+    let state = Arc::new(AppState {
+        verifier: Verifier::new(store.trust_store().unwrap()),
+        ledger: ledger.clone(),
+        publisher: StatusPublisher::new(BASE, 86_400, 3_600),
+        issuers,
+        now: Box::new(|| NOW),
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app(state)).await.unwrap();
+        });
+    });
+    let addr = rx.recv().unwrap();
+    Server {
+        url: format!("http://{addr}"),
+        ledger,
+        licences,
+        _dirs: (keys, data),
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+struct Answer {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    fn error_code(&self) -> String {
+        let j = self.json();
+        assert!(j["error"]["message"].is_string(), "{}", self.body);
+        j["error"]["code"].as_str().unwrap().to_owned()
+    }
+}
+
+fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+    let mut r = r.unwrap();
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    Answer {
+        status: r.status().as_u16(),
+        headers,
+        body: r.body_mut().read_to_string().unwrap_or_default(),
+    }
+}
+
+fn post(s: &Server, path: &str, content_type: &str, body: &str) -> Answer {
+    answer(
+        agent()
+            .post(&format!("{}{path}", s.url))
+            .header("content-type", content_type)
+            .send(body),
+    )
+}
+
+fn get(s: &Server, path: &str) -> Answer {
+    answer(agent().get(&format!("{}{path}", s.url)).call())
+}
+
+#[test]
+fn verify_revoke_status_and_status_list_over_http() {
+    let s = start();
+    assert_eq!(get(&s, "/healthz").status, 200);
+    assert_eq!(get(&s, "/readyz").json()["ledger_size"], 3);
+
+    let (id, licence) = &s.licences[0];
+    // JSON and plain-text bodies.
+    let body = serde_json::json!({ "licence": licence }).to_string();
+    let a = post(&s, "/v1/verify", "application/json", &body);
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.json()["verdict"], "valid", "{}", a.body);
+    assert_eq!(a.json()["licence_id"], id.as_str());
+    let a = post(&s, "/v1/verify", "text/plain", licence);
+    assert_eq!(a.json()["verdict"], "valid");
+
+    // Status: only the status, never holder data.
+    let a = get(&s, &format!("/v1/licences/{id}/status"));
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["state"], "valid");
+    assert!(!a.body.contains("示例科技"), "{}", a.body);
+
+    // Revoke in the ledger: the verdict and the status follow.
+    s.ledger
+        .change(
+            id,
+            Action::Revoke,
+            &Uscc::parse(A).unwrap(),
+            None,
+            None,
+            None,
+            NOW,
+        )
+        .unwrap();
+    let a = post(&s, "/v1/verify", "text/plain", licence);
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["verdict"], "invalid");
+    assert_eq!(a.json()["reason"]["code"], "revoked");
+    assert_eq!(
+        get(&s, &format!("/v1/licences/{id}/status")).json()["state"],
+        "revoked"
+    );
+
+    // The status list: type, caching headers, CORS, ETag / 304, and it says revoked.
+    let path = format!("/v1/status-lists/{A}/0");
+    let a = get(&s, &path);
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.headers["content-type"], "application/statuslist+jwt");
+    assert_eq!(a.headers["cache-control"], "public, max-age=3600");
+    assert_eq!(a.headers["access-control-allow-origin"], "*");
+    let etag = a.headers["etag"].clone();
+    let again = answer(
+        agent()
+            .get(&format!("{}{path}", s.url))
+            .header("if-none-match", &etag)
+            .call(),
+    );
+    assert_eq!(again.status, 304);
+    let list = elicense::status_list::parse_token(&a.body).unwrap();
+    assert_eq!(list.header().typ.as_deref(), Some("statuslist+jwt"));
+
+    // The trust list names the agency certificate by kid.
+    let t = get(&s, "/v1/trust-list").json();
+    assert_eq!(t["issuers"][0]["code"], A);
+    assert!(t["issuers"][0]["kid"]
+        .as_str()
+        .is_some_and(|k| k.len() == 11));
+}
+
+#[test]
+fn bad_requests_get_the_json_error_shape_and_a_4xx() {
+    let s = start();
+    let cases: Vec<(&str, Answer, u16, &str)> = vec![
+        ("unknown route", get(&s, "/nope"), 404, "not_found"),
+        (
+            "wrong method",
+            answer(agent().delete(&format!("{}/healthz", s.url)).call()),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "bad JSON",
+            post(&s, "/v1/verify", "application/json", "{\"licence\": "),
+            400,
+            "bad_json",
+        ),
+        (
+            "unknown JSON member",
+            post(
+                &s,
+                "/v1/verify",
+                "application/json",
+                "{\"licence\":\"x\",\"x\":1}",
+            ),
+            400,
+            "bad_json",
+        ),
+        (
+            "wrong content type",
+            post(&s, "/v1/verify", "image/png", "x"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "oversized body",
+            post(&s, "/v1/verify", "text/plain", &"A".repeat(200_000)),
+            413,
+            "body_too_large",
+        ),
+        (
+            "bad identifier",
+            get(&s, "/v1/licences/1.2.3/status"),
+            400,
+            "bad_identifier",
+        ),
+        (
+            "unknown licence",
+            get(
+                &s,
+                "/v1/licences/1.2.156.3005.2.1001.11350100MB00000012.1.1.3/status",
+            ),
+            404,
+            "unknown_licence",
+        ),
+        (
+            "bad list number",
+            get(&s, &format!("/v1/status-lists/{A}/x")),
+            400,
+            "bad_list",
+        ),
+        (
+            "unknown list",
+            get(&s, "/v1/status-lists/11440300MB00000022/0"),
+            404,
+            "unknown_status_list",
+        ),
+    ];
+    for (what, a, status, code) in cases {
+        assert_eq!(a.status, status, "{what}: {}", a.body);
+        assert_eq!(a.error_code(), code, "{what}");
+    }
+    // Garbage licences are answered 200 with an invalid verdict, and the server keeps serving.
+    for garbage in ["", "x", "~", "a.b.c~", "eyJhbGciOiJub25lIn0.e30.~"] {
+        let a = post(&s, "/v1/verify", "text/plain", garbage);
+        assert_eq!(a.status, 200, "{garbage:?}: {}", a.body);
+        assert_eq!(a.json()["verdict"], "invalid");
+    }
+    assert_eq!(get(&s, "/healthz").status, 200);
+}
