@@ -30,4 +30,5 @@ pub mod publish;
 pub mod sdjwt;
 pub mod server;
 pub mod status_list;
+pub mod tokens;
 pub mod verify;

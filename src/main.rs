@@ -149,6 +149,26 @@ enum AgencyCommand {
     },
     /// List the agencies in the key store.
     List,
+    /// Manage the agency API's bearer tokens (stored only as hashes).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create a token for an agency; it is printed once and stored only as a hash.
+    Create {
+        /// The agency (USCC).
+        #[arg(long)]
+        agency: String,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        /// The token id (from `create` or `list`).
+        id: String,
+    },
+    /// List tokens (ids, agencies, dates; never the tokens).
+    List,
 }
 
 #[derive(Args, Debug)]
@@ -290,6 +310,39 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 c.cert_path.display(),
                 c.kid
             );
+        }
+        Command::Agency(AgencyCommand::Token(cmd)) => {
+            let tokens = elicense::tokens::TokenStore::new(store.dir());
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            match cmd {
+                TokenCommand::Create { agency } => {
+                    let code = Uscc::parse(&agency)?;
+                    store.agency_key(&code)?;
+                    let (record, token) = tokens.create(&code, now)?;
+                    println!("{token}");
+                    eprintln!(
+                        "token {} for {code}: shown once, stored only as a hash; send it as `Authorization: Bearer …`",
+                        record.id
+                    );
+                }
+                TokenCommand::Revoke { id } => {
+                    let r = tokens.revoke(&id, now)?;
+                    println!("revoked token {} of {}", r.id, r.agency);
+                }
+                TokenCommand::List => {
+                    for r in tokens.load()? {
+                        println!(
+                            "{}  {}  created {}{}",
+                            r.id,
+                            r.agency,
+                            licence::format_time(r.created),
+                            r.revoked
+                                .map(|t| format!("  revoked {}", licence::format_time(t)))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+            }
         }
         Command::Agency(AgencyCommand::List) => {
             for (_, info) in store.agencies()? {
@@ -790,6 +843,8 @@ fn serve(store: &KeyStore, data: &Path, public_url: &str, bind: &str) -> Result<
         publisher: elicense::publish::StatusPublisher::new(public_url, 86_400, 3_600),
         issuers,
         now: Box::new(|| OffsetDateTime::now_utc().unix_timestamp()),
+        tokens: elicense::tokens::TokenStore::new(store.dir()),
+        public_url: public_url.to_owned(),
     });
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

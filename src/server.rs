@@ -6,8 +6,12 @@
 use crate::issue::Issuer;
 use crate::jose::{b64_encode, b64u_encode, sha256};
 use crate::ledger::Ledger;
+use crate::ledger::{Action, AdminStatus, LedgerError, Reason};
+use crate::licence::codes::Uscc;
+use crate::licence::LicenceRequest;
 use crate::licence::{self, identifier::LicenceId};
 use crate::publish::StatusPublisher;
+use crate::tokens::{authenticate, TokenStore};
 use crate::verify::{LicenceStatus, Options, StatusCheck, Verifier};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -34,6 +38,11 @@ pub struct AppState {
     pub issuers: HashMap<String, Issuer>,
     /// The current time, seconds since the epoch (injected so tests can move it).
     pub now: Box<dyn Fn() -> i64 + Send + Sync>,
+    /// Agency API tokens (hashes only), re-read on every agency request so a revocation
+    /// takes effect at once.
+    pub tokens: TokenStore,
+    /// Public base URL, for the status-list URIs of newly issued licences.
+    pub public_url: String,
 }
 
 impl std::fmt::Debug for AppState {
@@ -53,6 +62,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/licences/{identifier}/status", get(licence_status))
         .route("/v1/status-lists/{issuer}/{list}", get(status_list))
         .route("/v1/trust-list", get(trust_list))
+        .route("/v1/licences", post(issue_licence))
+        .route("/v1/licences/{identifier}/{action}", post(change_licence))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -301,6 +312,190 @@ async fn status_list(
     Ok((StatusCode::OK, h, published.token).into_response())
 }
 
+/// The agency a request acts for, from its bearer token.
+fn agency(state: &AppState, headers: &HeaderMap) -> Result<Uscc, ApiError> {
+    let unauthorized =
+        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned());
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| unauthorized("send Authorization: Bearer <agency token>"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    let records = state.tokens.load().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "tokens_unavailable",
+            "the token store could not be read",
+        )
+    })?;
+    authenticate(&records, token.trim()).ok_or_else(|| unauthorized("unknown or revoked token"))
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    allow_empty: bool,
+) -> Result<Option<T>, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body is larger than {MAX_BODY} bytes"),
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
+        }
+    })?;
+    if body.is_empty() && allow_empty {
+        return Ok(None);
+    }
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_json", e.to_string()))
+}
+
+fn ledger_error(e: LedgerError) -> ApiError {
+    let (status, code) = match &e {
+        LedgerError::UnknownLicence { .. } => (StatusCode::NOT_FOUND, "unknown_licence"),
+        LedgerError::NotYourLicence { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+        LedgerError::Transition { .. } => (StatusCode::CONFLICT, "illegal_transition"),
+        LedgerError::AlreadyIssued { .. } => (StatusCode::CONFLICT, "already_issued"),
+        LedgerError::ReasonMismatch { .. }
+        | LedgerError::AdminStatusMismatch { .. }
+        | LedgerError::ReasonContradicts { .. }
+        | LedgerError::NoteTooLong { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
+    };
+    let message = match &e {
+        LedgerError::Transition { source, .. } => format!("{e}: {source}"),
+        _ => e.to_string(),
+    };
+    ApiError::new(status, code, message)
+}
+
+/// `POST /v1/licences` (agency): issue one licence, recorded in the ledger.
+async fn issue_licence(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let agency = agency(&state, &headers)?;
+    let request: LicenceRequest = json_body(body, false)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            "send the licence request as JSON",
+        )
+    })?;
+    let s = state.clone();
+    let issued = tokio::task::spawn_blocking(move || {
+        let issuer = s.issuers.get(agency.as_str()).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "no_signing_key",
+                "this service holds no signing key for your agency",
+            )
+        })?;
+        issuer
+            .issue_recorded(
+                &s.ledger,
+                &request,
+                (s.now)(),
+                &s.public_url,
+                agency.as_str(),
+            )
+            .map_err(|e| match e {
+                crate::issue::IssueError::Ledger(l) => ledger_error(l),
+                other => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    crate::verify::error_chain(&other),
+                ),
+            })
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "licence_id": issued.id.to_string(), "sd_jwt": issued.sd_jwt })),
+    )
+        .into_response())
+}
+
+/// Body of a status change.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeRequest {
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `POST /v1/licences/{identifier}/revoke|suspend|reinstate` (agency, own licences only).
+async fn change_licence(
+    State(state): State<Arc<AppState>>,
+    Path((identifier, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let action = match action.as_str() {
+        "revoke" => Action::Revoke,
+        "suspend" => Action::Suspend,
+        "reinstate" => Action::Reinstate,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "the action is revoke, suspend or reinstate",
+            ))
+        }
+    };
+    let agency = agency(&state, &headers)?;
+    let id = LicenceId::parse(&identifier)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_identifier", e.to_string()))?;
+    let change: ChangeRequest = json_body(body, true)?.unwrap_or_default();
+    let (reason, admin) = match change.reason.as_deref() {
+        None => (None, None),
+        Some(text) => match AdminStatus::parse(text) {
+            Some(a) => (None, Some(a)),
+            None => match Reason::ALL.into_iter().find(|r| r.name() == text) {
+                Some(r) => (Some(r), None),
+                None => {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad_request",
+                        format!("unknown reason {text:?}: use 暂扣/撤销/吊销/注销 or an RFC 5280 reason name"),
+                    ))
+                }
+            },
+        },
+    };
+    let s = state.clone();
+    let (receipt, record) = tokio::task::spawn_blocking(move || {
+        s.ledger.change(
+            &id.to_string(),
+            action,
+            &agency,
+            reason,
+            admin,
+            change.note.as_deref(),
+            (s.now)(),
+        )
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
+    .map_err(ledger_error)?;
+    Ok(Json(json!({
+        "licence_id": record.licence_id,
+        "state": record.state,
+        "event": receipt.seq,
+        "tree_size": receipt.tree_size,
+    })))
+}
+
 /// `GET /v1/trust-list`: roots and issuer certificates with their `kid`.
 async fn trust_list(State(state): State<Arc<AppState>>) -> Json<Value> {
     let trust = state.verifier.trust();
@@ -308,8 +503,12 @@ async fn trust_list(State(state): State<Arc<AppState>>) -> Json<Value> {
         .roots()
         .map(|der| json!({ "certificate": b64_encode(der), "sha256": b64u_encode(sha256(der)) }))
         .collect();
-    let issuers: Vec<Value> = trust
-        .issuers()
+    let mut known: Vec<_> = trust.issuers().collect();
+    known.sort_by(|a, b| {
+        (a.1.agency.code.as_str(), &a.1.kid).cmp(&(b.1.agency.code.as_str(), &b.1.kid))
+    });
+    let issuers: Vec<Value> = known
+        .into_iter()
         .map(|(der, info)| {
             json!({
                 "kid": info.kid,

@@ -815,6 +815,21 @@ fn chain_error(e: ChainError) -> VerifyError {
     }
 }
 
+/// An error and its causes on one line (skipping causes already in the message).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        src = c.source();
+    }
+    s
+}
+
 /// How the issuer named in a licence differs from its certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IssuerMismatch {

@@ -10,6 +10,7 @@ use elicense::licence::LicenceRequest;
 use elicense::pki::AgencyIdentity;
 use elicense::publish::StatusPublisher;
 use elicense::server::{app, AppState};
+use elicense::tokens::TokenStore;
 use elicense::verify::Verifier;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -24,8 +25,11 @@ struct Server {
     url: String,
     ledger: Arc<Ledger>,
     licences: Vec<(String, String)>,
+    tokens: TokenStore,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
+
+const B: &str = "11440300MB00000022";
 
 fn start() -> Server {
     let keys = tempfile::tempdir().unwrap();
@@ -33,17 +37,19 @@ fn start() -> Server {
     let store = KeyStore::new(keys.path());
     let t0 = datetime!(2025-01-01 0:00 UTC);
     store.init_root("Server Test Root", t0, 20).unwrap();
-    store
-        .add_agency(
-            &AgencyIdentity {
-                name: "示例市市场监督管理局".into(),
-                code: Uscc::parse(A).unwrap(),
-                issuer_uri: format!("https://elicense.example/agencies/{A}"),
-            },
-            t0,
-            add_years(t0, 10).unwrap(),
-        )
-        .unwrap();
+    for code in [A, B] {
+        store
+            .add_agency(
+                &AgencyIdentity {
+                    name: "示例市市场监督管理局".into(),
+                    code: Uscc::parse(code).unwrap(),
+                    issuer_uri: format!("https://elicense.example/agencies/{code}"),
+                },
+                t0,
+                add_years(t0, 10).unwrap(),
+            )
+            .unwrap();
+    }
     let ledger = Arc::new(Ledger::open(data.path()).unwrap());
     let issuer = Issuer::new(store.agency_key(&Uscc::parse(A).unwrap()).unwrap()).unwrap();
     let mut licences = Vec::new();
@@ -59,12 +65,19 @@ fn start() -> Server {
     }
     let mut issuers = HashMap::new();
     issuers.insert(A.to_owned(), issuer);
+    issuers.insert(
+        B.to_owned(),
+        Issuer::new(store.agency_key(&Uscc::parse(B).unwrap()).unwrap()).unwrap(),
+    );
+    let tokens = TokenStore::new(keys.path());
     let state = Arc::new(AppState {
         verifier: Verifier::new(store.trust_store().unwrap()),
         ledger: ledger.clone(),
         publisher: StatusPublisher::new(BASE, 86_400, 3_600),
         issuers,
         now: Box::new(|| NOW),
+        tokens: tokens.clone(),
+        public_url: BASE.to_owned(),
     });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -80,6 +93,7 @@ fn start() -> Server {
         url: format!("http://{addr}"),
         ledger,
         licences,
+        tokens,
         _dirs: (keys, data),
     }
 }
@@ -284,4 +298,174 @@ fn bad_requests_get_the_json_error_shape_and_a_4xx() {
         assert_eq!(a.json()["verdict"], "invalid");
     }
     assert_eq!(get(&s, "/healthz").status, 200);
+}
+
+fn post_auth(s: &Server, path: &str, token: Option<&str>, body: &str) -> Answer {
+    let mut req = agent()
+        .post(&format!("{}{path}", s.url))
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", &format!("Bearer {t}"));
+    }
+    answer(req.send(body))
+}
+
+#[test]
+fn agencies_issue_and_revoke_their_own_licences_over_http() {
+    let s = start();
+    let (_, token_a) = s.tokens.create(&Uscc::parse(A).unwrap(), NOW).unwrap();
+    let request = include_str!("../fixtures/requests/food_business_permit.json");
+    let a = post_auth(&s, "/v1/licences", Some(&token_a), request);
+    assert_eq!(a.status, 201, "{}", a.body);
+    let id = a.json()["licence_id"].as_str().unwrap().to_owned();
+    let licence = a.json()["sd_jwt"].as_str().unwrap().to_owned();
+    assert_eq!(
+        post(&s, "/v1/verify", "text/plain", &licence).json()["verdict"],
+        "valid"
+    );
+    // Issuing the same licence again is a conflict.
+    assert_eq!(
+        post_auth(&s, "/v1/licences", Some(&token_a), request).error_code(),
+        "already_issued"
+    );
+
+    let a = post_auth(
+        &s,
+        &format!("/v1/licences/{id}/suspend"),
+        Some(&token_a),
+        r#"{"reason":"暂扣","note":"待核查"}"#,
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.json()["state"], "suspended");
+    let v = post(&s, "/v1/verify", "text/plain", &licence).json();
+    assert_eq!(v["reason"]["code"], "suspended");
+    let a = post_auth(
+        &s,
+        &format!("/v1/licences/{id}/revoke"),
+        Some(&token_a),
+        r#"{"reason":"吊销"}"#,
+    );
+    assert_eq!(a.json()["state"], "revoked", "{}", a.body);
+    assert_eq!(
+        post(&s, "/v1/verify", "text/plain", &licence).json()["reason"]["code"],
+        "revoked"
+    );
+    // Revocation is final.
+    let a = post_auth(
+        &s,
+        &format!("/v1/licences/{id}/reinstate"),
+        Some(&token_a),
+        "",
+    );
+    assert_eq!(
+        (a.status, a.error_code()),
+        (409, "illegal_transition".into())
+    );
+}
+
+#[test]
+fn no_wrong_revoked_or_foreign_token_changes_nothing() {
+    let s = start();
+    let (id, _) = s.licences[0].clone();
+    let (_, token_b) = s.tokens.create(&Uscc::parse(B).unwrap(), NOW).unwrap();
+    let (revoked, token_revoked) = s.tokens.create(&Uscc::parse(A).unwrap(), NOW).unwrap();
+    s.tokens.revoke(&revoked.id, NOW).unwrap();
+    let before = s.ledger.size();
+    let path = format!("/v1/licences/{id}/revoke");
+    for (what, token, status, code) in [
+        ("no token", None, 401, "unauthorized"),
+        (
+            "wrong token",
+            Some("elt_not-a-real-token"),
+            401,
+            "unauthorized",
+        ),
+        (
+            "revoked token",
+            Some(token_revoked.as_str()),
+            401,
+            "unauthorized",
+        ),
+        (
+            "another agency's licence",
+            Some(token_b.as_str()),
+            403,
+            "forbidden",
+        ),
+    ] {
+        let a = post_auth(&s, &path, token, "");
+        assert_eq!(a.status, status, "{what}: {}", a.body);
+        assert_eq!(a.error_code(), code, "{what}");
+    }
+    assert_eq!(s.ledger.size(), before, "nothing was recorded");
+    assert_eq!(
+        get(&s, &format!("/v1/licences/{id}/status")).json()["state"],
+        "valid"
+    );
+    // Issuing without a valid token is refused too.
+    let request = include_str!("../fixtures/requests/teacher_qualification.json");
+    assert_eq!(post_auth(&s, "/v1/licences", None, request).status, 401);
+    assert_eq!(s.ledger.size(), before);
+}
+
+#[test]
+fn agency_tokens_through_the_cli_are_shown_once_and_stored_as_hashes() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_elicense");
+    let run = |args: &[&str]| {
+        let out = Command::new(bin)
+            .args(["--keys", "k"])
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("ELICENSE_KEYS")
+            .env_remove("ELICENSE_DATA")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(run(&["init"]).0, Some(0));
+    assert_eq!(
+        run(&[
+            "agency",
+            "add",
+            "--name",
+            "示例市市场监督管理局",
+            "--code",
+            A
+        ])
+        .0,
+        Some(0)
+    );
+    // A token for an agency without a key here is refused.
+    let (code, _, err) = run(&["agency", "token", "create", "--agency", B]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, token, err) = run(&["agency", "token", "create", "--agency", A]);
+    assert_eq!(code, Some(0), "{err}");
+    let token = token.trim().to_owned();
+    assert!(token.starts_with("elt_"), "{token}");
+    let stored =
+        std::fs::read_to_string(dir.path().join("k").join(elicense::tokens::TOKENS_FILE)).unwrap();
+    assert!(!stored.contains(&token));
+    let records = TokenStore::new(&dir.path().join("k")).load().unwrap();
+    assert_eq!(
+        elicense::tokens::authenticate(&records, &token).map(|u| u.to_string()),
+        Some(A.to_owned())
+    );
+    let (_, list, _) = run(&["agency", "token", "list"]);
+    assert!(
+        list.contains(&records[0].id) && !list.contains(&token),
+        "{list}"
+    );
+    assert_eq!(
+        run(&["agency", "token", "revoke", &records[0].id]).0,
+        Some(0)
+    );
+    let records = TokenStore::new(&dir.path().join("k")).load().unwrap();
+    assert_eq!(elicense::tokens::authenticate(&records, &token), None);
+    assert!(run(&["agency", "token", "list"]).1.contains("revoked"));
 }
