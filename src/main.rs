@@ -422,7 +422,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             });
         }
         Command::Demo => return demo(&store, data, &cli.public_url),
-        Command::Serve { bind } => return serve(&store, data, &cli.public_url, &bind),
+        Command::Serve { bind } => {
+            return serve(&store, data, &cli.public_url, &cli.log_origin, &bind)
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -822,7 +824,13 @@ fn ensure_demo_pki(store: &KeyStore, now: OffsetDateTime) -> Result<Uscc, Failur
 }
 
 /// `serve`: the HTTP API on `bind`, until SIGINT or SIGTERM.
-fn serve(store: &KeyStore, data: &Path, public_url: &str, bind: &str) -> Result<ExitCode, Failure> {
+fn serve(
+    store: &KeyStore,
+    data: &Path,
+    public_url: &str,
+    log_origin: &str,
+    bind: &str,
+) -> Result<ExitCode, Failure> {
     use elicense::server::{app, AppState};
     use std::sync::Arc;
     if !store.has_root() {
@@ -845,6 +853,7 @@ fn serve(store: &KeyStore, data: &Path, public_url: &str, bind: &str) -> Result<
         now: Box::new(|| OffsetDateTime::now_utc().unix_timestamp()),
         tokens: elicense::tokens::TokenStore::new(store.dir()),
         public_url: public_url.to_owned(),
+        log_signer: Some(store.ledger_signer(log_origin)?),
     });
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

@@ -78,6 +78,11 @@ fn start() -> Server {
         now: Box::new(|| NOW),
         tokens: tokens.clone(),
         public_url: BASE.to_owned(),
+        log_signer: Some(
+            elicense::ledger::checkpoint::NoteSigner::generate("elicense.example/test-log")
+                .unwrap()
+                .0,
+        ),
     });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -468,4 +473,52 @@ fn agency_tokens_through_the_cli_are_shown_once_and_stored_as_hashes() {
     let records = TokenStore::new(&dir.path().join("k")).load().unwrap();
     assert_eq!(elicense::tokens::authenticate(&records, &token), None);
     assert!(run(&["agency", "token", "list"]).1.contains("revoked"));
+}
+
+#[test]
+fn checkpoints_and_proofs_over_http_verify() {
+    use elicense::ledger::checkpoint::{parse_note, Checkpoint};
+    use elicense::ledger::merkle::{verify_consistency, verify_inclusion};
+    let s = start();
+    let a = get(&s, "/v1/ledger/checkpoint");
+    assert_eq!(a.status, 200, "{}", a.body);
+    let note = parse_note(&a.body).unwrap();
+    let cp = Checkpoint::parse_body(&note.text).unwrap();
+    assert_eq!(cp.origin, "elicense.example/test-log");
+    assert_eq!(cp.size, 3);
+    let b64 = |v: &Value| -> [u8; 32] {
+        elicense::jose::b64_decode(v.as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    for seq in 0..3 {
+        let p = get(&s, &format!("/v1/ledger/proof/inclusion?seq={seq}&size=3")).json();
+        let proof: Vec<[u8; 32]> = p["inclusion_proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(b64)
+            .collect();
+        verify_inclusion(seq, 3, &b64(&p["leaf_hash"]), &proof, &cp.root).unwrap();
+    }
+    let c = get(&s, "/v1/ledger/proof/consistency?from=1&to=3").json();
+    let proof: Vec<[u8; 32]> = c["consistency_proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(b64)
+        .collect();
+    verify_consistency(1, 3, &b64(&c["from_root"]), &cp.root, &proof).unwrap();
+    for bad in [
+        "/v1/ledger/proof/inclusion",
+        "/v1/ledger/proof/inclusion?seq=x",
+        "/v1/ledger/proof/inclusion?seq=3&size=3",
+        "/v1/ledger/proof/inclusion?seq=0&size=99",
+        "/v1/ledger/proof/consistency?from=3&to=1",
+    ] {
+        let a = get(&s, bad);
+        assert_eq!(a.status, 400, "{bad}: {}", a.body);
+        a.error_code();
+    }
 }
