@@ -854,6 +854,7 @@ fn serve(
         tokens: elicense::tokens::TokenStore::new(store.dir()),
         public_url: public_url.to_owned(),
         log_signer: Some(store.ledger_signer(log_origin)?),
+        limits: elicense::server::Limits::default(),
     });
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

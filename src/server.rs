@@ -45,6 +45,26 @@ pub struct AppState {
     pub public_url: String,
     /// The ledger's checkpoint signer (log name = its origin), if this service holds it.
     pub log_signer: Option<crate::ledger::checkpoint::NoteSigner>,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+/// Limits that keep the service answering under load.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Requests handled at once; more are shed at once with 503 (no queue to build up).
+    pub max_concurrent: usize,
+    /// Longest a request may take before it is answered 408.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_concurrent: 512,
+            timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -57,6 +77,7 @@ impl std::fmt::Debug for AppState {
 
 /// The router.
 pub fn app(state: Arc<AppState>) -> Router {
+    let limits = state.limits;
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -72,7 +93,58 @@ pub fn app(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(
+            tower::ServiceBuilder::new()
+                // Outermost: whatever answered with an error, it is the JSON shape.
+                .layer(axum::middleware::map_response(json_errors))
+                .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .concurrency_limit(limits.max_concurrent.max(1))
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    limits.timeout,
+                )),
+        )
         .with_state(state)
+}
+
+/// Load shedding's answer: 503, try again.
+async fn overloaded(_: tower::BoxError) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded",
+        "the service is at capacity; retry shortly",
+    )
+}
+
+/// Gives any error response that is not already JSON (timeouts, shed load, framework
+/// rejections) the JSON error shape.
+async fn json_errors(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let code = match status {
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::SERVICE_UNAVAILABLE => "overloaded",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        s if s.is_client_error() => "bad_request",
+        _ => "internal_error",
+    };
+    ApiError::new(
+        status,
+        code,
+        status.canonical_reason().unwrap_or("error").to_owned(),
+    )
+    .into_response()
 }
 
 /// A failed request: HTTP status, stable code, message.
@@ -269,18 +341,24 @@ async fn status_list(
             "the list number is not a number",
         )
     })?;
-    let now = (state.now)();
-    let issuers = &state.issuers;
-    state
-        .publisher
-        .refresh(&state.ledger, &|c| issuers.get(c.as_str()), now)
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "status_list_unavailable",
-                e.to_string(),
-            )
-        })?;
+    // Re-signing changed lists compresses and signs up to 2^20 entries: off the async
+    // workers.
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let now = (s.now)();
+        s.publisher
+            .refresh(&s.ledger, &|c| s.issuers.get(c.as_str()), now)
+            .map(|_| ())
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "status_list_unavailable",
+            e.to_string(),
+        )
+    })?;
     let published = state.publisher.get(&issuer, list).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -668,4 +746,42 @@ async fn trust_list(State(state): State<Arc<AppState>>) -> Json<Value> {
         })
         .collect();
     Json(json!({ "roots": roots, "issuers": issuers }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn error_responses_without_json_get_the_json_shape() {
+        for (status, code) in [
+            (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+        ] {
+            let plain = (status, "plain text").into_response();
+            let res = json_errors(plain).await;
+            assert_eq!(res.status(), status);
+            let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["error"]["code"], code);
+        }
+        // Successes and JSON errors pass through untouched.
+        let ok = json_errors((StatusCode::OK, "fine").into_response()).await;
+        let body = axum::body::to_bytes(ok.into_body(), 1 << 16).await.unwrap();
+        assert_eq!(&body[..], b"fine");
+        let shaped = json_errors(not_found().await.into_response()).await;
+        let body = axum::body::to_bytes(shaped.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("no such endpoint"));
+    }
+
+    #[tokio::test]
+    async fn overload_is_a_503_in_the_json_shape() {
+        let res = overloaded("full".into()).await.into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
 }

@@ -32,6 +32,10 @@ struct Server {
 const B: &str = "11440300MB00000022";
 
 fn start() -> Server {
+    start_with(elicense::server::Limits::default())
+}
+
+fn start_with(limits: elicense::server::Limits) -> Server {
     let keys = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let store = KeyStore::new(keys.path());
@@ -83,6 +87,7 @@ fn start() -> Server {
                 .unwrap()
                 .0,
         ),
+        limits,
     });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -521,4 +526,42 @@ fn checkpoints_and_proofs_over_http_verify() {
         assert_eq!(a.status, 400, "{bad}: {}", a.body);
         a.error_code();
     }
+}
+
+#[test]
+fn a_request_over_the_time_limit_is_a_408_in_the_json_shape() {
+    use std::io::{Read as _, Write as _};
+    let s = start_with(elicense::server::Limits {
+        max_concurrent: 8,
+        timeout: std::time::Duration::from_millis(50),
+    });
+    // A client that announces a body and never finishes sending it.
+    let addr = s.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /v1/verify HTTP/1.1\r\nHost: test\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\npartial",
+        )
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.ends_with(b"}") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"code\":\"timeout\""), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // And the server still answers everyone else.
+    assert_eq!(get(&s, "/healthz").status, 200);
 }
