@@ -25,6 +25,7 @@ pub mod jose;
 pub mod keys;
 pub mod ledger;
 pub mod licence;
+pub mod metrics;
 pub mod pki;
 pub mod publish;
 pub mod sdjwt;

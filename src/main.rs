@@ -855,6 +855,7 @@ fn serve(
         public_url: public_url.to_owned(),
         log_signer: Some(store.ledger_signer(log_origin)?),
         limits: elicense::server::Limits::default(),
+        metrics: elicense::metrics::Metrics::default(),
     });
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

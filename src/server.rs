@@ -47,6 +47,8 @@ pub struct AppState {
     pub log_signer: Option<crate::ledger::checkpoint::NoteSigner>,
     /// Request limits.
     pub limits: Limits,
+    /// Counters served at `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Limits that keep the service answering under load.
@@ -80,6 +82,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     let limits = state.limits;
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/readyz", get(readyz))
         .route("/v1/verify", post(verify))
         .route("/v1/licences/{identifier}/status", get(licence_status))
@@ -93,6 +96,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(
             tower::ServiceBuilder::new()
                 // Outermost: whatever answered with an error, it is the JSON shape.
@@ -106,6 +110,35 @@ pub fn app(state: Arc<AppState>) -> Router {
                 )),
         )
         .with_state(state)
+}
+
+/// Counts every request by its route pattern and status, with its latency.
+async fn track(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    state
+        .metrics
+        .request(&route, res.status().as_u16(), started.elapsed());
+    res
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 /// Load shedding's answer: 503, try again.
@@ -292,6 +325,12 @@ async fn verify(
     })
     .await
     .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?;
+    let code = match verdict["verdict"].as_str() {
+        Some("invalid") => verdict["reason"]["code"].as_str().unwrap_or("invalid"),
+        Some(other) => other,
+        None => "unknown",
+    };
+    state.metrics.verdict(code);
     Ok(Json(verdict))
 }
 

@@ -88,6 +88,7 @@ fn start_with(limits: elicense::server::Limits) -> Server {
                 .0,
         ),
         limits,
+        metrics: elicense::metrics::Metrics::default(),
     });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -564,4 +565,32 @@ fn a_request_over_the_time_limit_is_a_408_in_the_json_shape() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     // And the server still answers everyone else.
     assert_eq!(get(&s, "/healthz").status, 200);
+}
+
+#[test]
+fn metrics_count_requests_by_route_pattern_and_verdicts() {
+    let s = start();
+    let (id, licence) = s.licences[0].clone();
+    post(&s, "/v1/verify", "text/plain", &licence);
+    post(&s, "/v1/verify", "text/plain", "garbage");
+    get(&s, &format!("/v1/licences/{id}/status"));
+    get(&s, "/nope");
+    let m = get(&s, "/metrics");
+    assert_eq!(m.status, 200);
+    assert!(
+        m.headers["content-type"].starts_with("text/plain"),
+        "{:?}",
+        m.headers
+    );
+    for line in [
+        "elicense_http_requests_total{route=\"/v1/verify\",status=\"200\"} 2",
+        "elicense_http_requests_total{route=\"/v1/licences/{identifier}/status\",status=\"200\"} 1",
+        "elicense_http_requests_total{route=\"unmatched\",status=\"404\"} 1",
+        "elicense_verdicts_total{verdict=\"valid\"} 1",
+        "elicense_verdicts_total{verdict=\"malformed\"} 1",
+        "elicense_http_request_duration_seconds_count{route=\"/v1/verify\"} 2",
+    ] {
+        assert!(m.body.contains(line), "missing {line}\n{}", m.body);
+    }
+    assert!(!m.body.contains(&id), "identifiers never reach metrics");
 }

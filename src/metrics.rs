@@ -1,0 +1,135 @@
+//! Service metrics in the Prometheus text format: requests by route and status, request
+//! latency histograms by route, and verification verdicts by code.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+/// Latency histogram bucket bounds, seconds.
+const BUCKETS: [f64; 10] = [
+    0.000_25, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 1.0,
+];
+
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    requests: BTreeMap<(String, u16), u64>,
+    latency: BTreeMap<String, Histogram>,
+    verdicts: BTreeMap<String, u64>,
+}
+
+/// Counters shared by the handlers.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+impl Metrics {
+    /// Records one request to `route` (the matched route pattern, never the raw path, so
+    /// identifiers do not end up in metrics) answered `status` after `took`.
+    pub fn request(&self, route: &str, status: u16, took: Duration) {
+        let mut m = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        *m.requests.entry((route.to_owned(), status)).or_default() += 1;
+        let h = m.latency.entry(route.to_owned()).or_default();
+        let secs = took.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    /// Records one verification verdict (`valid`, `status_unknown`, or the reason code).
+    pub fn verdict(&self, code: &str) {
+        let mut m = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        *m.verdicts.entry(code.to_owned()).or_default() += 1;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let m = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out = String::new();
+        out.push_str("# HELP elicense_http_requests_total HTTP requests by route and status.\n");
+        out.push_str("# TYPE elicense_http_requests_total counter\n");
+        for ((route, status), n) in &m.requests {
+            let _ = writeln!(
+                out,
+                "elicense_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+            );
+        }
+        out.push_str(
+            "# HELP elicense_http_request_duration_seconds HTTP request latency by route.\n",
+        );
+        out.push_str("# TYPE elicense_http_request_duration_seconds histogram\n");
+        for (route, h) in &m.latency {
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "elicense_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "elicense_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "elicense_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "elicense_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.count
+            );
+        }
+        out.push_str("# HELP elicense_verdicts_total Verification verdicts by code.\n");
+        out.push_str("# TYPE elicense_verdicts_total counter\n");
+        for (code, n) in &m.verdicts {
+            let _ = writeln!(out, "elicense_verdicts_total{{verdict=\"{code}\"}} {n}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_histograms_render() {
+        let m = Metrics::default();
+        m.request("/v1/verify", 200, Duration::from_micros(300));
+        m.request("/v1/verify", 200, Duration::from_millis(3));
+        m.request("/v1/verify", 400, Duration::from_micros(100));
+        m.verdict("valid");
+        m.verdict("revoked");
+        m.verdict("valid");
+        let text = m.render();
+        assert!(
+            text.contains("elicense_http_requests_total{route=\"/v1/verify\",status=\"200\"} 2")
+        );
+        assert!(
+            text.contains("elicense_http_requests_total{route=\"/v1/verify\",status=\"400\"} 1")
+        );
+        assert!(text.contains(
+            "elicense_http_request_duration_seconds_bucket{route=\"/v1/verify\",le=\"0.0005\"} 2"
+        ));
+        assert!(text.contains(
+            "elicense_http_request_duration_seconds_bucket{route=\"/v1/verify\",le=\"+Inf\"} 3"
+        ));
+        assert!(text.contains("elicense_verdicts_total{verdict=\"valid\"} 2"));
+        assert!(text.contains("elicense_verdicts_total{verdict=\"revoked\"} 1"));
+    }
+}
