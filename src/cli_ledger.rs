@@ -248,7 +248,7 @@ pub fn ledger(
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
-                println!("LEDGER INCONSISTENT: {}", crate::error_chain(&e));
+                println!("LEDGER INCONSISTENT: {}", elicense::verify::error_chain(&e));
                 Ok(ExitCode::from(1))
             }
         };

@@ -13,7 +13,7 @@ use elicense::licence::codes::Uscc;
 use elicense::licence::{self, LicenceRequest};
 use elicense::pki::AgencyIdentity;
 use elicense::sdjwt::{self, Selection};
-use elicense::verify::{self, LicenceStatus, Options, StatusCheck, Verifier};
+use elicense::verify::{self, error_chain, LicenceStatus, Options, StatusCheck, Verifier};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -689,20 +689,6 @@ fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<Exi
             Ok(ExitCode::from(1))
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let text = c.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        src = c.source();
-    }
-    s
 }
 
 /// Demo agency (示例市市场监督管理局) used by `demo` and the embedded default.
