@@ -692,12 +692,13 @@ async fn inclusion_proof(
             "give ?seq=N (and optionally &size=M)",
         )
     })?;
-    let size = query_u64(&q, "size")?.unwrap_or(state.ledger.size());
-    if seq >= size || size > state.ledger.size() {
+    let current = state.ledger.size();
+    let size = query_u64(&q, "size")?.unwrap_or(current);
+    if seq >= size || size > current {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_proof_request",
-            format!("need seq < size ≤ {}", state.ledger.size()),
+            format!("need seq < size ≤ {current}"),
         ));
     }
     let proof = state
@@ -732,11 +733,12 @@ async fn consistency_proof(
             "give ?from=OLD&to=NEW",
         ));
     };
-    if from > to || to > state.ledger.size() {
+    let current = state.ledger.size();
+    if from > to || to > current {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_proof_request",
-            format!("need from ≤ to ≤ {}", state.ledger.size()),
+            format!("need from ≤ to ≤ {current}"),
         ));
     }
     let proof = state

@@ -80,7 +80,15 @@ impl TokenStore {
         })?;
         f.write_all(&json).map_err(io)?;
         f.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(io)
+        std::fs::rename(&tmp, &self.path).map_err(io)?;
+        // The rename is durable only once the directory is: a revocation must not come
+        // back after a crash.
+        if let Some(dir) = self.path.parent() {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
+        }
+        Ok(())
     }
 
     /// Creates a token for `agency`; returns its record and the token (shown once).
