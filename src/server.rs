@@ -775,6 +775,9 @@ async fn trust_list(State(state): State<Arc<AppState>>) -> Json<Value> {
                 "iss": info.agency.issuer_uri,
                 "not_before": licence::format_time(info.not_before),
                 "not_after": licence::format_time(info.not_after),
+                "not_before_unix": info.not_before,
+                "not_after_unix": info.not_after,
+                "jwk": info.public_key.to_jwk(),
                 "certificate": b64_encode(der),
             })
         })

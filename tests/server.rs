@@ -228,6 +228,16 @@ fn verify_revoke_status_and_status_list_over_http() {
     assert!(t["issuers"][0]["kid"]
         .as_str()
         .is_some_and(|k| k.len() == 11));
+    // The issuer key as a JWK, for a browser that verifies offline with WebCrypto.
+    let jwk = &t["issuers"][0]["jwk"];
+    assert_eq!(
+        (jwk["kty"].as_str(), jwk["crv"].as_str()),
+        (Some("EC"), Some("P-256"))
+    );
+    assert!(jwk.get("d").is_none_or(|d| d.is_null()));
+    assert!(
+        t["issuers"][0]["not_after_unix"].as_i64() > t["issuers"][0]["not_before_unix"].as_i64()
+    );
 }
 
 #[test]
