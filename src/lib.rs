@@ -30,6 +30,7 @@ pub mod pki;
 pub mod publish;
 pub mod sdjwt;
 pub mod server;
+pub mod settings;
 pub mod status_list;
 pub mod tokens;
 pub mod verify;

@@ -121,7 +121,7 @@ const TEACHER_FIELDS: &[FieldSpec] = &[
 ];
 
 /// A type of licence this service issues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LicenceType {
     /// 营业执照 — business licence.
@@ -221,7 +221,7 @@ pub const HOLDER_ID: &str = "holder_id";
 pub const LICENCE_ID: &str = "licence_id";
 
 /// The licence holder, as the request names them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Holder {
     /// Name of the organisation or person.
@@ -231,7 +231,7 @@ pub struct Holder {
 }
 
 /// What an agency asks to issue: the input of `elicense issue` and `POST /v1/licences`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LicenceRequest {
     /// The licence type.
@@ -249,10 +249,12 @@ pub struct LicenceRequest {
     /// Last day of validity, `YYYY-MM-DD`; absent for a permanent (长期) licence.
     #[serde(default)]
     pub valid_until: Option<String>,
-    /// Face fields by claim name.
+    /// Face fields by claim name (which ones depend on the type).
+    #[schema(value_type = std::collections::HashMap<String, String>)]
     pub fields: BTreeMap<String, String>,
     /// Holder's public key for key binding (`cnf`), EC P-256.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub holder_key: Option<Jwk>,
 }
 

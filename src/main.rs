@@ -33,28 +33,20 @@ Quick start:
 #[derive(Parser, Debug)]
 #[command(name = "elicense", version, after_help = AFTER_HELP)]
 struct Cli {
-    /// Key store directory (root CA and agency keys).
-    #[arg(long, global = true, env = "ELICENSE_KEYS", default_value = "keys")]
-    keys: PathBuf,
-    /// Ledger directory (sled database of issuances and status changes).
-    #[arg(long, global = true, env = "ELICENSE_DATA", default_value = "data")]
-    data: PathBuf,
-    /// Public base URL of this service, used in licences' status-list URIs.
-    #[arg(
-        long,
-        global = true,
-        env = "ELICENSE_PUBLIC_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    public_url: String,
-    /// The ledger's log name (origin line of its signed checkpoints).
-    #[arg(
-        long,
-        global = true,
-        env = "ELICENSE_LOG_ORIGIN",
-        default_value = "elicense.example/ledger"
-    )]
-    log_origin: String,
+    /// Key store directory (root CA and agency keys) [default: keys].
+    #[arg(long, global = true, env = "ELICENSE_KEYS")]
+    keys: Option<PathBuf>,
+    /// Ledger directory (sled database of issuances and status changes) [default: data].
+    #[arg(long, global = true, env = "ELICENSE_DATA")]
+    data: Option<PathBuf>,
+    /// Public base URL of this service, used in licences' status-list URIs
+    /// [default: http://127.0.0.1:8080].
+    #[arg(long, global = true, env = "ELICENSE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The ledger's log name (origin line of its signed checkpoints)
+    /// [default: elicense.example/ledger].
+    #[arg(long, global = true, env = "ELICENSE_LOG_ORIGIN")]
+    log_origin: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -118,13 +110,10 @@ enum Command {
         after_help = "Exit codes: 0 valid, 1 the licence is invalid, 2 an error (bad input, missing keys…)."
     )]
     Verify(VerifyArgs),
-    /// Serve the HTTP API (verification, status, status lists, trust list); creates the demo
-    /// PKI in the key store if there is none.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "ELICENSE_BIND", default_value = "127.0.0.1:8080")]
-        bind: String,
-    },
+    /// Serve the HTTP API (verification, status, status lists, trust list, agency API);
+    /// creates the demo PKI in the key store and the ledger if there are none.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
     /// Create a demo PKI if missing, issue the fixture licences into the ledger, verify them,
     /// revoke one, print verdicts.
     Demo,
@@ -193,6 +182,51 @@ struct PresentArgs {
     /// Where to write the presentation (default: standard output).
     #[arg(long, short)]
     out: Option<PathBuf>,
+}
+
+const SERVE_HELP: &str = "\
+Settings come from, highest first: flags, environment variables (ELICENSE_*), the TOML file
+given with --config (see elicense.example.toml for every key), built-in defaults.
+
+Agencies call the agency API with a bearer token: elicense agency token create --agency <USCC>
+Stop with Ctrl-C or SIGTERM: requests in flight finish and the ledger is flushed.";
+
+/// `serve` settings; each overrides the settings file.
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Settings file (TOML); see elicense.example.toml.
+    #[arg(long, env = "ELICENSE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "ELICENSE_BIND")]
+    bind: Option<String>,
+    /// Request logs on standard error [default: text].
+    #[arg(long, env = "ELICENSE_LOG_FORMAT")]
+    log_format: Option<elicense::settings::LogFormat>,
+    /// Requests handled at once; more get 503 at once [default: 512].
+    #[arg(long, env = "ELICENSE_MAX_CONCURRENT")]
+    max_concurrent: Option<usize>,
+    /// Seconds before a request is answered 408 [default: 10].
+    #[arg(long, env = "ELICENSE_TIMEOUT_SECS")]
+    timeout_secs: Option<u64>,
+    /// Largest request body in bytes [default: 131072].
+    #[arg(long, env = "ELICENSE_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+    /// Most licences in one batch issuance [default: 100].
+    #[arg(long, env = "ELICENSE_MAX_BATCH")]
+    max_batch: Option<usize>,
+    /// Public endpoints: requests per second per client address, 0 for no limit [default: 100].
+    #[arg(long, env = "ELICENSE_RATE_PER_SECOND")]
+    rate_per_second: Option<u32>,
+    /// Public endpoints: burst per client address [default: 200].
+    #[arg(long, env = "ELICENSE_RATE_BURST")]
+    rate_burst: Option<u32>,
+    /// Seconds a relying party may cache a status list (its ttl) [default: 3600].
+    #[arg(long, env = "ELICENSE_STATUS_LIST_TTL")]
+    status_list_ttl: Option<u64>,
+    /// Seconds a signed status list stays valid [default: 86400].
+    #[arg(long, env = "ELICENSE_STATUS_LIST_VALIDITY")]
+    status_list_validity: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -274,8 +308,19 @@ fn report(f: &Failure) {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let store = KeyStore::new(&cli.keys);
-    let data = cli.data.as_path();
+    if let Command::Serve(args) = cli.command {
+        return serve(cli.keys, cli.data, cli.public_url, cli.log_origin, args);
+    }
+    let keys_dir = cli.keys.unwrap_or_else(|| "keys".into());
+    let data_dir = cli.data.unwrap_or_else(|| "data".into());
+    let public_url = cli
+        .public_url
+        .unwrap_or_else(|| elicense::settings::DEFAULT_PUBLIC_URL.into());
+    let log_origin = cli
+        .log_origin
+        .unwrap_or_else(|| elicense::settings::DEFAULT_LOG_ORIGIN.into());
+    let store = KeyStore::new(&keys_dir);
+    let data = data_dir.as_path();
     match cli.command {
         Command::Init { name, years } => {
             let now = OffsetDateTime::now_utc();
@@ -378,7 +423,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 issuer.issue(&req, iat)?
             } else {
                 let ledger = cli_ledger::open_ledger(data)?;
-                issuer.issue_recorded(&ledger, &req, iat, &cli.public_url, code.as_str())?
+                issuer.issue_recorded(&ledger, &req, iat, &public_url, code.as_str())?
             };
             write_output(out.as_deref(), &issued.sd_jwt)?;
             if no_ledger {
@@ -395,9 +440,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Suspend(args) => return cli_ledger::change(data, Action::Suspend, &args),
         Command::Reinstate(args) => return cli_ledger::change(data, Action::Reinstate, &args),
         Command::Status(args) => return cli_ledger::status(data, &args),
-        Command::Ledger(cmd) => return cli_ledger::ledger(data, &store, &cli.log_origin, &cmd),
+        Command::Ledger(cmd) => return cli_ledger::ledger(data, &store, &log_origin, &cmd),
         Command::StatusList(cmd) => {
-            return cli_ledger::status_list(data, &store, &cli.public_url, &cmd)
+            return cli_ledger::status_list(data, &store, &public_url, &cmd)
         }
         Command::Keygen { out } => {
             let (signer, der) = Es256Signer::generate()?;
@@ -421,10 +466,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 Ok(ExitCode::from(2))
             });
         }
-        Command::Demo => return demo(&store, data, &cli.public_url),
-        Command::Serve { bind } => {
-            return serve(&store, data, &cli.public_url, &cli.log_origin, &bind)
-        }
+        Command::Demo => return demo(&store, data, &public_url),
+        // Handled above, before the defaults.
+        Command::Serve(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -809,18 +853,77 @@ fn ensure_demo_pki(store: &KeyStore, now: OffsetDateTime) -> Result<Uscc, Failur
     Ok(code)
 }
 
-/// `serve`: the HTTP API on `bind`, until SIGINT or SIGTERM.
+/// `serve`: the HTTP API, until SIGINT or SIGTERM.
 fn serve(
-    store: &KeyStore,
-    data: &Path,
-    public_url: &str,
-    log_origin: &str,
-    bind: &str,
+    keys: Option<PathBuf>,
+    data: Option<PathBuf>,
+    public_url: Option<String>,
+    log_origin: Option<String>,
+    args: ServeArgs,
 ) -> Result<ExitCode, Failure> {
-    use elicense::server::{app, AppState};
+    use elicense::server::AppState;
+    use elicense::settings::{Layer, LimitsLayer, LogFormat, Settings, StatusListsLayer};
     use std::sync::Arc;
+    let file = match &args.config {
+        None => Layer::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Failure {
+                hint: Some(format!(
+                    "check the path given with --config or ELICENSE_CONFIG ({}); elicense.example.toml shows every key",
+                    path.display()
+                )),
+                error: Box::new(e),
+            })?;
+            Layer::from_toml(path, &text).map_err(|e| Failure {
+                hint: Some(
+                    "fix the named key; elicense.example.toml lists every key with its default"
+                        .into(),
+                ),
+                error: Box::new(e),
+            })?
+        }
+    };
+    let flags = Layer {
+        bind: args.bind,
+        keys,
+        data,
+        public_url,
+        log_origin,
+        log_format: args.log_format,
+        limits: LimitsLayer {
+            max_concurrent: args.max_concurrent,
+            timeout_secs: args.timeout_secs,
+            max_body_bytes: args.max_body_bytes,
+            max_batch: args.max_batch,
+            rate_per_second: args.rate_per_second,
+            rate_burst: args.rate_burst,
+        },
+        status_lists: StatusListsLayer {
+            ttl_secs: args.status_list_ttl,
+            validity_secs: args.status_list_validity,
+        },
+    };
+    let settings = Settings::resolve(&[&flags, &file]).map_err(|e| Failure {
+        hint: Some(
+            "see `elicense serve --help` and elicense.example.toml for the accepted values".into(),
+        ),
+        error: Box::new(e),
+    })?;
+    match settings.log_format {
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_writer(std::io::stderr)
+            .init(),
+        LogFormat::Text => tracing_subscriber::fmt()
+            .compact()
+            .with_writer(std::io::stderr)
+            .init(),
+        LogFormat::Off => {}
+    }
+    let store = KeyStore::new(&settings.keys);
     if !store.has_root() {
-        ensure_demo_pki(store, OffsetDateTime::now_utc())?;
+        ensure_demo_pki(&store, OffsetDateTime::now_utc())?;
     }
     let mut issuers = std::collections::HashMap::new();
     for (_, info) in store.agencies()? {
@@ -831,35 +934,52 @@ fn serve(
             Err(e) => eprintln!("note: agency {} cannot sign here: {e}", info.agency.code),
         }
     }
+    let ledger = Arc::new(cli_ledger::open_ledger(&settings.data)?);
+    let codes: Vec<String> = issuers.keys().cloned().collect();
     let state = Arc::new(AppState {
         verifier: Verifier::new(store.trust_store()?),
-        ledger: Arc::new(cli_ledger::open_ledger(data)?),
-        publisher: elicense::publish::StatusPublisher::new(public_url, 86_400, 3_600),
+        ledger: ledger.clone(),
+        publisher: elicense::publish::StatusPublisher::new(
+            &settings.public_url,
+            i64::try_from(settings.status_list_validity).unwrap_or(i64::MAX),
+            settings.status_list_ttl,
+        ),
         issuers,
         now: Box::new(|| OffsetDateTime::now_utc().unix_timestamp()),
         tokens: elicense::tokens::TokenStore::new(store.dir()),
-        public_url: public_url.to_owned(),
-        log_signer: Some(store.ledger_signer(log_origin)?),
-        limits: elicense::server::Limits::default(),
+        public_url: settings.public_url.clone(),
+        log_signer: Some(store.ledger_signer(&settings.log_origin)?),
+        limits: settings.limits,
         metrics: elicense::metrics::Metrics::default(),
     });
     let runtime = tokio::runtime::Runtime::new()?;
+    let bind = settings.bind.clone();
+    let events = ledger.size();
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(bind)
+        let listener = tokio::net::TcpListener::bind(&bind)
             .await
             .map_err(|e| Failure {
                 hint: Some(format!(
-                    "is another process using {bind}? choose another with --bind"
+                    "is another process using {bind}? choose another with --bind or ELICENSE_BIND"
                 )),
                 error: Box::new(e),
             })?;
-        println!("elicense serving on http://{}", listener.local_addr()?);
-        axum::serve(listener, app(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
-        println!("elicense stopped");
+        let addr = listener.local_addr()?;
+        println!("elicense serving on http://{addr}");
+        println!("  keys: {}   ledger: {} ({} events)", settings.keys.display(), settings.data.display(), events);
+        println!("  public URL (in new licences' status URIs): {}", settings.public_url);
+        for code in &codes {
+            println!("  agency {code}: issue with a token from `elicense agency token create --agency {code}`");
+        }
+        println!("  API description: http://{addr}/openapi.json");
+        elicense::server::serve(listener, state, shutdown_signal()).await?;
         Ok::<_, Failure>(())
     })?;
+    ledger.db().flush().map_err(|e| Failure {
+        hint: Some("the ledger's disk may be full or failing; run `elicense ledger verify`".into()),
+        error: Box::new(e),
+    })?;
+    println!("elicense stopped; requests in flight finished, ledger flushed");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,23 +3,23 @@
 //! `fn app(state) -> Router`; every answer that is not a success is the JSON error shape
 //! `{ "error": { "code", "message" } }` with a stable code — axum's own rejections included.
 
+mod agency;
+mod ledger_api;
+pub mod openapi;
+mod public;
+mod ratelimit;
+
 use crate::issue::Issuer;
-use crate::jose::{b64_encode, b64u_encode, sha256};
 use crate::ledger::Ledger;
-use crate::ledger::{Action, AdminStatus, LedgerError, Reason};
-use crate::licence::codes::Uscc;
-use crate::licence::LicenceRequest;
-use crate::licence::{self, identifier::LicenceId};
 use crate::publish::StatusPublisher;
-use crate::tokens::{authenticate, TokenStore};
-use crate::verify::{LicenceStatus, Options, StatusCheck, Verifier};
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use crate::tokens::TokenStore;
+use crate::verify::Verifier;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -52,12 +52,20 @@ pub struct AppState {
 }
 
 /// Limits that keep the service answering under load.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Requests handled at once; more are shed at once with 503 (no queue to build up).
     pub max_concurrent: usize,
     /// Longest a request may take before it is answered 408.
     pub timeout: std::time::Duration,
+    /// Largest request body, bytes (a batch may be `max_batch` times larger, up to 16 MiB).
+    pub max_body: usize,
+    /// Most licences in one batch request.
+    pub max_batch: usize,
+    /// Public endpoints: sustained requests per second per client address (0 = no limit).
+    pub rate_per_second: u32,
+    /// Public endpoints: burst per client address.
+    pub rate_burst: u32,
 }
 
 impl Default for Limits {
@@ -65,6 +73,10 @@ impl Default for Limits {
         Self {
             max_concurrent: 512,
             timeout: std::time::Duration::from_secs(10),
+            max_body: MAX_BODY,
+            max_batch: 100,
+            rate_per_second: 100,
+            rate_burst: 200,
         }
     }
 }
@@ -77,25 +89,156 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone; rate limited per client address.
+    Public,
+    /// An agency with its bearer token.
+    Agency,
+    /// Health and metrics probes: not rate limited.
+    Operations,
+}
+
+/// One endpoint the router serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// HTTP method.
+    pub method: Method,
+    /// Path pattern, axum syntax (`{name}` for a parameter).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+}
+
+type Handler = MethodRouter<Arc<AppState>>;
+
+/// Every endpoint with its handler: the one table the router is built from (and that the
+/// OpenAPI test compares with the document).
+fn table(limits: &Limits) -> Vec<(Endpoint, Handler)> {
+    use Access::{Agency, Operations, Public};
+    let batch_body = limits
+        .max_body
+        .saturating_mul(limits.max_batch)
+        .clamp(limits.max_body, 16 << 20);
+    let e = |method: Method, path: &'static str, access: Access, handler: Handler| {
+        (
+            Endpoint {
+                method,
+                path,
+                access,
+            },
+            handler,
+        )
+    };
+    vec![
+        e(Method::GET, "/healthz", Operations, get(public::healthz)),
+        e(Method::GET, "/readyz", Operations, get(public::readyz)),
+        e(Method::GET, "/metrics", Operations, get(public::metrics)),
+        e(Method::GET, "/openapi.json", Public, get(openapi::serve)),
+        e(Method::POST, "/v1/verify", Public, post(public::verify)),
+        e(
+            Method::GET,
+            "/v1/licences/{identifier}/status",
+            Public,
+            get(public::licence_status),
+        ),
+        e(
+            Method::GET,
+            "/v1/status-lists/{issuer}/{list}",
+            Public,
+            get(public::status_list),
+        ),
+        e(
+            Method::GET,
+            "/v1/trust-list",
+            Public,
+            get(public::trust_list),
+        ),
+        e(
+            Method::GET,
+            "/.well-known/jwt-vc-issuer/{*issuer_path}",
+            Public,
+            get(public::jwt_vc_issuer),
+        ),
+        e(
+            Method::GET,
+            "/v1/ledger/checkpoint",
+            Public,
+            get(ledger_api::ledger_checkpoint),
+        ),
+        e(
+            Method::GET,
+            "/v1/ledger/proof/inclusion",
+            Public,
+            get(ledger_api::inclusion_proof),
+        ),
+        e(
+            Method::GET,
+            "/v1/ledger/proof/consistency",
+            Public,
+            get(ledger_api::consistency_proof),
+        ),
+        e(
+            Method::POST,
+            "/v1/licences",
+            Agency,
+            post(agency::issue_licence),
+        ),
+        e(
+            Method::POST,
+            "/v1/licences/batch",
+            Agency,
+            post(agency::issue_batch).layer(DefaultBodyLimit::max(batch_body)),
+        ),
+        e(
+            Method::POST,
+            "/v1/licences/{identifier}/revoke",
+            Agency,
+            post(agency::revoke),
+        ),
+        e(
+            Method::POST,
+            "/v1/licences/{identifier}/suspend",
+            Agency,
+            post(agency::suspend),
+        ),
+        e(
+            Method::POST,
+            "/v1/licences/{identifier}/reinstate",
+            Agency,
+            post(agency::reinstate),
+        ),
+    ]
+}
+
+/// Every endpoint the router serves, in the order it registers them.
+pub fn endpoints() -> Vec<Endpoint> {
+    table(&Limits::default())
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect()
+}
+
 /// The router.
 pub fn app(state: Arc<AppState>) -> Router {
     let limits = state.limits;
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/readyz", get(readyz))
-        .route("/v1/verify", post(verify))
-        .route("/v1/licences/{identifier}/status", get(licence_status))
-        .route("/v1/status-lists/{issuer}/{list}", get(status_list))
-        .route("/v1/trust-list", get(trust_list))
-        .route("/v1/licences", post(issue_licence))
-        .route("/v1/ledger/checkpoint", get(ledger_checkpoint))
-        .route("/v1/ledger/proof/inclusion", get(inclusion_proof))
-        .route("/v1/ledger/proof/consistency", get(consistency_proof))
-        .route("/v1/licences/{identifier}/{action}", post(change_licence))
+    let limiter = ratelimit::Limiter::new(limits.rate_per_second, limits.rate_burst);
+    let mut router = Router::new();
+    for (endpoint, handler) in table(&limits) {
+        let handler = match (endpoint.access, &limiter) {
+            (Access::Public, Some(l)) => handler.route_layer(axum::middleware::from_fn_with_state(
+                l.clone(),
+                ratelimit::limit,
+            )),
+            _ => handler,
+        };
+        router = router.route(endpoint.path, handler);
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(DefaultBodyLimit::max(limits.max_body))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(
             tower::ServiceBuilder::new()
@@ -112,33 +255,84 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Counts every request by its route pattern and status, with its latency.
+/// Serves `app(state)` on `listener` (with each client's address, for rate limiting) until
+/// `shutdown` completes; requests in flight are finished first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// The id of one request: taken from a well-formed `X-Request-Id` header, or made here;
+/// echoed in the response and in every log line about the request.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn request_id(incoming: Option<&HeaderValue>) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let given = incoming.and_then(|v| v.to_str().ok()).filter(|v| {
+        (1..=64).contains(&v.len())
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    if let Some(v) = given {
+        return v.to_owned();
+    }
+    let prefix = PREFIX.get_or_init(|| {
+        let mut b = [0u8; 6];
+        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+        crate::jose::b64u_encode(b)
+    });
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Gives every request an id, counts it by route pattern and status with its latency, and
+/// logs one line for it. Logs carry the route pattern, never the raw path, query, headers
+/// or body: identifiers, tokens and licence contents stay out of the logs.
 async fn track(
     State(state): State<Arc<AppState>>,
-    req: axum::extract::Request,
+    mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let id = request_id(req.headers().get("x-request-id"));
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let started = std::time::Instant::now();
-    let res = next.run(req).await;
-    state
-        .metrics
-        .request(&route, res.status().as_u16(), started.elapsed());
+    let mut res = next.run(req).await;
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    state.metrics.request(&route, status, elapsed);
+    tracing::info!(
+        target: "elicense::http",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        status,
+        micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        client = ?client,
+        "request"
+    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
     res
-}
-
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
-        .into_response()
 }
 
 /// Load shedding's answer: 503, try again.
@@ -224,565 +418,17 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
-}
-
-async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({ "status": "ready", "ledger_size": state.ledger.size() }),
-    ))
-}
-
 /// A body that could not be read, as an API error.
 fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
-            format!("the body is larger than {MAX_BODY} bytes"),
+            "the body is larger than this endpoint accepts (see limits.max_body_bytes)",
         )
     } else {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
     }
-}
-
-fn body_text(
-    headers: &HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<(String, Option<String>, Option<String>), ApiError> {
-    let body = body.map_err(body_error)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("text/plain")
-        .to_ascii_lowercase();
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "the body is not UTF-8"))?;
-    if content_type.starts_with("application/json") {
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct VerifyRequest {
-            licence: String,
-            #[serde(default)]
-            aud: Option<String>,
-            #[serde(default)]
-            nonce: Option<String>,
-        }
-        let r: VerifyRequest = serde_json::from_str(text).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_json",
-                format!("expected {{\"licence\": \"…\"}}: {e}"),
-            )
-        })?;
-        Ok((r.licence, r.aud, r.nonce))
-    } else if content_type.starts_with("text/plain")
-        || content_type.starts_with("application/dc+sd-jwt")
-    {
-        Ok((text.trim().to_owned(), None, None))
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send application/json {\"licence\": …} or the licence as text/plain",
-        ))
-    }
-}
-
-/// `POST /v1/verify`: 200 with the verdict for any readable request.
-async fn verify(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let (licence, aud, nonce) = body_text(&headers, body)?;
-    let state2 = state.clone();
-    let verdict = tokio::task::spawn_blocking(move || {
-        let opts = Options {
-            at: (state2.now)(),
-            aud: aud.as_deref(),
-            nonce: nonce.as_deref(),
-            status: StatusCheck::Ledger(&state2.ledger),
-        };
-        match state2.verifier.verify(&licence, &opts) {
-            Ok(v) => {
-                let unknown = match v.status() {
-                    LicenceStatus::Unknown { reason } => Some(reason.clone()),
-                    _ => None,
-                };
-                let mut j = serde_json::to_value(&v).unwrap_or(Value::Null);
-                j["verdict"] = if unknown.is_some() {
-                    "status_unknown".into()
-                } else {
-                    "valid".into()
-                };
-                j
-            }
-            Err(e) => json!({
-                "verdict": "invalid",
-                "reason": { "code": e.code(), "message": e.to_string() },
-                "checked_at": licence::format_time(opts.at),
-            }),
-        }
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?;
-    let code = match verdict["verdict"].as_str() {
-        Some("invalid") => verdict["reason"]["code"].as_str().unwrap_or("invalid"),
-        Some(other) => other,
-        None => "unknown",
-    };
-    state.metrics.verdict(code);
-    Ok(Json(verdict))
-}
-
-/// `GET /v1/licences/{identifier}/status`: the status only, never holder data.
-async fn licence_status(
-    State(state): State<Arc<AppState>>,
-    Path(identifier): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = LicenceId::parse(&identifier)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_identifier", e.to_string()))?;
-    let record = state
-        .ledger
-        .record(&id.to_string())
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ledger_unavailable",
-                "the ledger could not be read",
-            )
-        })?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_licence",
-                "this service has no record of that licence",
-            )
-        })?;
-    Ok(Json(json!({
-        "licence_id": record.licence_id,
-        "state": record.state,
-        "since": licence::format_time(record.changed_at),
-        "reason": record.reason.map(|r| r.name()),
-        "admin_status": record.admin_status.map(|a| a.zh()),
-    })))
-}
-
-/// `GET /v1/status-lists/{issuer}/{list}`: the signed Token Status List.
-async fn status_list(
-    State(state): State<Arc<AppState>>,
-    Path((issuer, list)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let list: u32 = list.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_list",
-            "the list number is not a number",
-        )
-    })?;
-    // Re-signing changed lists compresses and signs up to 2^20 entries: off the async
-    // workers.
-    let s = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let now = (s.now)();
-        s.publisher
-            .refresh(&s.ledger, &|c| s.issuers.get(c.as_str()), now)
-            .map(|_| ())
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "status_list_unavailable",
-            e.to_string(),
-        )
-    })?;
-    let published = state.publisher.get(&issuer, list).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_status_list",
-            format!("no status list {list} for {issuer}"),
-        )
-    })?;
-    let etag = format!(
-        "\"{}\"",
-        &b64u_encode(sha256(published.token.as_bytes()))[..22]
-    );
-    let mut h = HeaderMap::new();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", published.ttl)) {
-        h.insert(header::CACHE_CONTROL, v);
-    }
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    if matches {
-        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
-    }
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/statuslist+jwt"),
-    );
-    Ok((StatusCode::OK, h, published.token).into_response())
-}
-
-/// The agency a request acts for, from its bearer token.
-fn agency(state: &AppState, headers: &HeaderMap) -> Result<Uscc, ApiError> {
-    let unauthorized =
-        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned());
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| unauthorized("send Authorization: Bearer <agency token>"))?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
-    let records = state.tokens.load().map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "tokens_unavailable",
-            "the token store could not be read",
-        )
-    })?;
-    authenticate(&records, token.trim()).ok_or_else(|| unauthorized("unknown or revoked token"))
-}
-
-fn json_body<T: serde::de::DeserializeOwned>(
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-    allow_empty: bool,
-) -> Result<Option<T>, ApiError> {
-    let body = body.map_err(body_error)?;
-    if body.is_empty() && allow_empty {
-        return Ok(None);
-    }
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_json", e.to_string()))
-}
-
-fn ledger_error(e: LedgerError) -> ApiError {
-    let (status, code) = match &e {
-        LedgerError::UnknownLicence { .. } => (StatusCode::NOT_FOUND, "unknown_licence"),
-        LedgerError::NotYourLicence { .. } => (StatusCode::FORBIDDEN, "forbidden"),
-        LedgerError::Transition { .. } => (StatusCode::CONFLICT, "illegal_transition"),
-        LedgerError::AlreadyIssued { .. } => (StatusCode::CONFLICT, "already_issued"),
-        LedgerError::ReasonMismatch { .. }
-        | LedgerError::AdminStatusMismatch { .. }
-        | LedgerError::ReasonContradicts { .. }
-        | LedgerError::NoteTooLong { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
-    };
-    let message = match &e {
-        LedgerError::Transition { source, .. } => format!("{e}: {source}"),
-        _ => e.to_string(),
-    };
-    ApiError::new(status, code, message)
-}
-
-/// `POST /v1/licences` (agency): issue one licence, recorded in the ledger.
-async fn issue_licence(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Response, ApiError> {
-    let agency = agency(&state, &headers)?;
-    let request: LicenceRequest = json_body(body, false)?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_json",
-            "send the licence request as JSON",
-        )
-    })?;
-    let s = state.clone();
-    let issued = tokio::task::spawn_blocking(move || {
-        let issuer = s.issuers.get(agency.as_str()).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "no_signing_key",
-                "this service holds no signing key for your agency",
-            )
-        })?;
-        issuer
-            .issue_recorded(
-                &s.ledger,
-                &request,
-                (s.now)(),
-                &s.public_url,
-                agency.as_str(),
-            )
-            .map_err(|e| match e {
-                crate::issue::IssueError::Ledger(l) => ledger_error(l),
-                other => ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    crate::verify::error_chain(&other),
-                ),
-            })
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "licence_id": issued.id.to_string(), "sd_jwt": issued.sd_jwt })),
-    )
-        .into_response())
-}
-
-/// Body of a status change.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChangeRequest {
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    note: Option<String>,
-}
-
-/// `POST /v1/licences/{identifier}/revoke|suspend|reinstate` (agency, own licences only).
-async fn change_licence(
-    State(state): State<Arc<AppState>>,
-    Path((identifier, action)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let action = match action.as_str() {
-        "revoke" => Action::Revoke,
-        "suspend" => Action::Suspend,
-        "reinstate" => Action::Reinstate,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "the action is revoke, suspend or reinstate",
-            ))
-        }
-    };
-    let agency = agency(&state, &headers)?;
-    let id = LicenceId::parse(&identifier)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_identifier", e.to_string()))?;
-    let change: ChangeRequest = json_body(body, true)?.unwrap_or_default();
-    let (reason, admin) = match change.reason.as_deref() {
-        None => (None, None),
-        Some(text) => match AdminStatus::parse(text) {
-            Some(a) => (None, Some(a)),
-            None => match Reason::ALL.into_iter().find(|r| r.name() == text) {
-                Some(r) => (Some(r), None),
-                None => {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "bad_request",
-                        format!("unknown reason {text:?}: use 暂扣/撤销/吊销/注销 or an RFC 5280 reason name"),
-                    ))
-                }
-            },
-        },
-    };
-    let s = state.clone();
-    let (receipt, record) = tokio::task::spawn_blocking(move || {
-        s.ledger.change(
-            &id.to_string(),
-            action,
-            &agency,
-            reason,
-            admin,
-            change.note.as_deref(),
-            (s.now)(),
-        )
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
-    .map_err(ledger_error)?;
-    Ok(Json(json!({
-        "licence_id": record.licence_id,
-        "state": record.state,
-        "event": receipt.seq,
-        "tree_size": receipt.tree_size,
-    })))
-}
-
-/// `GET /v1/ledger/checkpoint`: the newest signed checkpoint (C2SP signed note), signing a
-/// fresh one first if the log grew and this service holds the log key.
-async fn ledger_checkpoint(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let s = state.clone();
-    let note = tokio::task::spawn_blocking(move || -> Result<Option<String>, ApiError> {
-        let unavailable = |_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ledger_unavailable",
-                "the ledger could not be read",
-            )
-        };
-        let latest = s.ledger.latest_checkpoint().map_err(unavailable)?;
-        let size = s.ledger.size();
-        match (&s.log_signer, latest) {
-            (Some(signer), latest) if latest.as_ref().is_none_or(|(n, _)| *n < size) => {
-                let root = s.ledger.root_at(size).map_err(unavailable)?;
-                let cp = crate::ledger::checkpoint::Checkpoint::new(signer.name(), size, root);
-                let note =
-                    crate::ledger::checkpoint::sign_checkpoint(&cp, signer).map_err(|e| {
-                        ApiError::new(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "signing_failed",
-                            e.to_string(),
-                        )
-                    })?;
-                s.ledger
-                    .store_checkpoint(size, &note)
-                    .map_err(unavailable)?;
-                Ok(Some(note))
-            }
-            (_, latest) => Ok(latest.map(|(_, note)| note)),
-        }
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
-    let note = note.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_checkpoint",
-            "the ledger has no signed checkpoint yet",
-        )
-    })?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
-}
-
-fn query_u64(q: &HashMap<String, String>, name: &'static str) -> Result<Option<u64>, ApiError> {
-    q.get(name)
-        .map(|v| {
-            v.parse().map_err(|_| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_query",
-                    format!("{name} must be a whole number"),
-                )
-            })
-        })
-        .transpose()
-}
-
-fn proof_error(e: LedgerError) -> ApiError {
-    match e {
-        LedgerError::Merkle(m) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_proof_request", m.to_string())
-        }
-        other => ledger_error(other),
-    }
-}
-
-/// `GET /v1/ledger/proof/inclusion?seq=N[&size=M]`.
-async fn inclusion_proof(
-    State(state): State<Arc<AppState>>,
-    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let seq = query_u64(&q, "seq")?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_query",
-            "give ?seq=N (and optionally &size=M)",
-        )
-    })?;
-    let current = state.ledger.size();
-    let size = query_u64(&q, "size")?.unwrap_or(current);
-    if seq >= size || size > current {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_proof_request",
-            format!("need seq < size ≤ {current}"),
-        ));
-    }
-    let proof = state
-        .ledger
-        .inclusion_proof(seq, size)
-        .map_err(proof_error)?;
-    let root = state.ledger.root_at(size).map_err(proof_error)?;
-    let event = state
-        .ledger
-        .event(seq)
-        .map_err(proof_error)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_event", "no such event"))?;
-    let leaf = crate::ledger::merkle::leaf_hash(&event.to_bytes().unwrap_or_default());
-    Ok(Json(json!({
-        "seq": seq,
-        "tree_size": size,
-        "leaf_hash": b64_encode(leaf),
-        "root": b64_encode(root),
-        "inclusion_proof": proof.iter().map(b64_encode).collect::<Vec<_>>(),
-    })))
-}
-
-/// `GET /v1/ledger/proof/consistency?from=OLD&to=NEW`.
-async fn consistency_proof(
-    State(state): State<Arc<AppState>>,
-    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let (Some(from), Some(to)) = (query_u64(&q, "from")?, query_u64(&q, "to")?) else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_query",
-            "give ?from=OLD&to=NEW",
-        ));
-    };
-    let current = state.ledger.size();
-    if from > to || to > current {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_proof_request",
-            format!("need from ≤ to ≤ {current}"),
-        ));
-    }
-    let proof = state
-        .ledger
-        .consistency_proof(from, to)
-        .map_err(proof_error)?;
-    Ok(Json(json!({
-        "from": from,
-        "to": to,
-        "from_root": b64_encode(state.ledger.root_at(from).map_err(proof_error)?),
-        "to_root": b64_encode(state.ledger.root_at(to).map_err(proof_error)?),
-        "consistency_proof": proof.iter().map(b64_encode).collect::<Vec<_>>(),
-    })))
-}
-
-/// `GET /v1/trust-list`: roots and issuer certificates with their `kid`.
-async fn trust_list(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let trust = state.verifier.trust();
-    let roots: Vec<Value> = trust
-        .roots()
-        .map(|der| json!({ "certificate": b64_encode(der), "sha256": b64u_encode(sha256(der)) }))
-        .collect();
-    let mut known: Vec<_> = trust.issuers().collect();
-    known.sort_by(|a, b| {
-        (a.1.agency.code.as_str(), &a.1.kid).cmp(&(b.1.agency.code.as_str(), &b.1.kid))
-    });
-    let issuers: Vec<Value> = known
-        .into_iter()
-        .map(|(der, info)| {
-            json!({
-                "kid": info.kid,
-                "name": info.agency.name,
-                "code": info.agency.code,
-                "iss": info.agency.issuer_uri,
-                "not_before": licence::format_time(info.not_before),
-                "not_after": licence::format_time(info.not_after),
-                "not_before_unix": info.not_before,
-                "not_after_unix": info.not_after,
-                "jwk": info.public_key.to_jwk(),
-                "certificate": b64_encode(der),
-            })
-        })
-        .collect();
-    Json(json!({ "roots": roots, "issuers": issuers }))
 }
 
 #[cfg(test)]
@@ -802,7 +448,7 @@ mod tests {
             let body = axum::body::to_bytes(res.into_body(), 1 << 16)
                 .await
                 .unwrap();
-            let v: Value = serde_json::from_slice(&body).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(v["error"]["code"], code);
         }
         // Successes and JSON errors pass through untouched.

@@ -9,7 +9,7 @@ use elicense::licence::codes::Uscc;
 use elicense::licence::LicenceRequest;
 use elicense::pki::AgencyIdentity;
 use elicense::publish::StatusPublisher;
-use elicense::server::{app, AppState};
+use elicense::server::AppState;
 use elicense::tokens::TokenStore;
 use elicense::verify::Verifier;
 use serde_json::Value;
@@ -96,7 +96,9 @@ fn start_with(limits: elicense::server::Limits) -> Server {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app(state)).await.unwrap();
+            elicense::server::serve(listener, state, std::future::pending())
+                .await
+                .unwrap();
         });
     });
     let addr = rx.recv().unwrap();
@@ -545,6 +547,7 @@ fn a_request_over_the_time_limit_is_a_408_in_the_json_shape() {
     let s = start_with(elicense::server::Limits {
         max_concurrent: 8,
         timeout: std::time::Duration::from_millis(50),
+        ..Default::default()
     });
     // A client that announces a body and never finishes sending it.
     let addr = s.url.trim_start_matches("http://");

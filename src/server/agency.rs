@@ -1,0 +1,363 @@
+//! The agency API: bearer-token authentication, issuance, status changes.
+
+use super::{body_error, ApiError, AppState};
+use crate::ledger::{Action, AdminStatus, LedgerError, Reason};
+use crate::licence::codes::Uscc;
+use crate::licence::identifier::LicenceId;
+use crate::licence::LicenceRequest;
+use crate::tokens::authenticate;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// The agency a request acts for, from its bearer token.
+pub(super) fn agency(state: &AppState, headers: &HeaderMap) -> Result<Uscc, ApiError> {
+    let unauthorized =
+        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned());
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| unauthorized("send Authorization: Bearer <agency token>"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    let records = state.tokens.load().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "tokens_unavailable",
+            "the token store could not be read",
+        )
+    })?;
+    authenticate(&records, token.trim()).ok_or_else(|| unauthorized("unknown or revoked token"))
+}
+
+pub(super) fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    allow_empty: bool,
+) -> Result<Option<T>, ApiError> {
+    let body = body.map_err(body_error)?;
+    if body.is_empty() && allow_empty {
+        return Ok(None);
+    }
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_json", e.to_string()))
+}
+
+pub(super) fn ledger_error(e: LedgerError) -> ApiError {
+    let (status, code) = match &e {
+        LedgerError::UnknownLicence { .. } => (StatusCode::NOT_FOUND, "unknown_licence"),
+        LedgerError::NotYourLicence { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+        LedgerError::Transition { .. } => (StatusCode::CONFLICT, "illegal_transition"),
+        LedgerError::AlreadyIssued { .. } => (StatusCode::CONFLICT, "already_issued"),
+        LedgerError::ReasonMismatch { .. }
+        | LedgerError::AdminStatusMismatch { .. }
+        | LedgerError::ReasonContradicts { .. }
+        | LedgerError::NoteTooLong { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
+    };
+    let message = match &e {
+        LedgerError::Transition { source, .. } => format!("{e}: {source}"),
+        _ => e.to_string(),
+    };
+    ApiError::new(status, code, message)
+}
+
+/// `POST /v1/licences` (agency): issue one licence, recorded in the ledger.
+#[utoipa::path(post, path = "/v1/licences", tag = "agency", security(("agency_token" = [])), request_body(content = crate::licence::LicenceRequest, content_type = "application/json"), responses((status = 201, description = "Issued and recorded: `licence_id` and `sd_jwt`", body = serde_json::Value), (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody), (status = 403, description = "Not your licence, or no signing key for your agency", body = super::openapi::ErrorBody), (status = 400, description = "Invalid request", body = super::openapi::ErrorBody), (status = 409, description = "Already issued", body = super::openapi::ErrorBody)))]
+pub(super) async fn issue_licence(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let agency = agency(&state, &headers)?;
+    let request: LicenceRequest = json_body(body, false)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            "send the licence request as JSON",
+        )
+    })?;
+    let s = state.clone();
+    let issued = tokio::task::spawn_blocking(move || {
+        let issuer = s.issuers.get(agency.as_str()).ok_or_else(no_signing_key)?;
+        issuer
+            .issue_recorded(
+                &s.ledger,
+                &request,
+                (s.now)(),
+                &s.public_url,
+                agency.as_str(),
+            )
+            .map_err(issue_error)
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "licence_id": issued.id.to_string(), "sd_jwt": issued.sd_jwt })),
+    )
+        .into_response())
+}
+
+fn issue_error(e: crate::issue::IssueError) -> ApiError {
+    match e {
+        crate::issue::IssueError::Ledger(l) => ledger_error(l),
+        other => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            crate::verify::error_chain(&other),
+        ),
+    }
+}
+
+/// Body of a batch issuance.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BatchRequest {
+    /// The licence requests, at most `limits.max_batch`.
+    requests: Vec<LicenceRequest>,
+}
+
+/// `POST /v1/licences/batch` (agency): issue many licences in one request.
+///
+/// Every request is checked first (including duplicate serials within the batch): if any
+/// fails, nothing is issued and the answer names each failing index. Then all are issued
+/// in parallel (their ledger commits share fsyncs); the answer lists each licence.
+#[utoipa::path(post, path = "/v1/licences/batch", tag = "agency", security(("agency_token" = [])), request_body(content = BatchRequest, content_type = "application/json"), responses((status = 201, description = "All issued: `results` lists each licence by index", body = serde_json::Value), (status = 200, description = "Some failed while recording: `results` gives each index a licence or an error", body = serde_json::Value), (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody), (status = 403, description = "Not your licence, or no signing key for your agency", body = super::openapi::ErrorBody), (status = 422, description = "Too many or no requests, or some invalid: nothing issued; `error.details` names each index", body = super::openapi::ErrorBody)))]
+pub(super) async fn issue_batch(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let agency = agency(&state, &headers)?;
+    let batch: BatchRequest = json_body(body, false)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            "send {\"requests\": [licence request, …]}",
+        )
+    })?;
+    let max = state.limits.max_batch;
+    if batch.requests.is_empty() || batch.requests.len() > max {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_batch_size",
+            format!(
+                "a batch holds 1 to {max} requests, not {}; split it",
+                batch.requests.len()
+            ),
+        ));
+    }
+    let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, r) in batch.requests.iter().enumerate() {
+        match r.validate(&agency) {
+            Err(e) => {
+                problems.push(json!({ "index": i, "message": crate::verify::error_chain(&e) }))
+            }
+            Ok(l) => {
+                if !seen.insert(l.id.to_string()) {
+                    problems.push(json!({ "index": i, "message": format!("{} appears twice in the batch", l.id) }));
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": {
+                "code": "invalid_requests",
+                "message": format!("{} of {} requests are invalid; nothing was issued", problems.len(), batch.requests.len()),
+                "details": problems,
+            }})),
+        )
+            .into_response());
+    }
+    let s = state.clone();
+    let results = tokio::task::spawn_blocking(move || {
+        let issuer = s.issuers.get(agency.as_str()).ok_or_else(no_signing_key)?;
+        let at = (s.now)();
+        let requests = batch.requests;
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(2, 8)
+            .min(requests.len());
+        let chunk = requests.len().div_ceil(threads.max(1));
+        let mut results: Vec<Value> = Vec::with_capacity(requests.len());
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = requests
+                .chunks(chunk.max(1))
+                .enumerate()
+                .map(|(c, part)| {
+                    let agency = &agency;
+                    let s = &s;
+                    scope.spawn(move || {
+                        part.iter()
+                            .enumerate()
+                            .map(|(j, r)| {
+                                let index = c * chunk + j;
+                                match issuer.issue_recorded(
+                                    &s.ledger,
+                                    r,
+                                    at,
+                                    &s.public_url,
+                                    agency.as_str(),
+                                ) {
+                                    Ok(issued) => json!({
+                                        "index": index,
+                                        "licence_id": issued.id.to_string(),
+                                        "sd_jwt": issued.sd_jwt,
+                                    }),
+                                    Err(e) => {
+                                        let e = issue_error(e);
+                                        json!({ "index": index, "error": { "code": e.code, "message": e.message } })
+                                    }
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                match h.join() {
+                    Ok(part) => results.extend(part),
+                    Err(_) => results.push(json!({ "error": { "code": "internal_error", "message": "a worker failed" } })),
+                }
+            }
+        });
+        Ok::<_, ApiError>(results)
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
+    let failed = results.iter().filter(|r| r.get("error").is_some()).count();
+    let status = if failed == 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({ "issued": results.len() - failed, "failed": failed, "results": results })),
+    )
+        .into_response())
+}
+
+fn no_signing_key() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "no_signing_key",
+        "this service holds no signing key for your agency",
+    )
+}
+
+/// Body of a status change.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ChangeRequest {
+    /// 暂扣 / 撤销 / 吊销 / 注销, or an RFC 5280 reason name (e.g. `keyCompromise`).
+    #[serde(default)]
+    reason: Option<String>,
+    /// A note kept with the event (at most 500 characters).
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `POST /v1/licences/{identifier}/revoke|suspend|reinstate` (agency, own licences only).
+async fn change_licence(
+    State(state): State<Arc<AppState>>,
+    Path(identifier): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    action: Action,
+) -> Result<Json<Value>, ApiError> {
+    let agency = agency(&state, &headers)?;
+    let id = LicenceId::parse(&identifier)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_identifier", e.to_string()))?;
+    let change: ChangeRequest = json_body(body, true)?.unwrap_or_default();
+    let (reason, admin) = match change.reason.as_deref() {
+        None => (None, None),
+        Some(text) => match AdminStatus::parse(text) {
+            Some(a) => (None, Some(a)),
+            None => match Reason::ALL.into_iter().find(|r| r.name() == text) {
+                Some(r) => (Some(r), None),
+                None => {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad_request",
+                        format!("unknown reason {text:?}: use 暂扣/撤销/吊销/注销 or an RFC 5280 reason name"),
+                    ))
+                }
+            },
+        },
+    };
+    let s = state.clone();
+    let (receipt, record) = tokio::task::spawn_blocking(move || {
+        s.ledger.change(
+            &id.to_string(),
+            action,
+            &agency,
+            reason,
+            admin,
+            change.note.as_deref(),
+            (s.now)(),
+        )
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
+    .map_err(ledger_error)?;
+    Ok(Json(json!({
+        "licence_id": record.licence_id,
+        "state": record.state,
+        "event": receipt.seq,
+        "tree_size": receipt.tree_size,
+    })))
+}
+
+macro_rules! change_endpoint {
+    ($name:ident, $action:expr, $path:literal, $what:literal) => {
+        #[doc = concat!("`POST ", $path, "` (agency): ", $what)]
+        #[utoipa::path(post, path = $path, tag = "agency", security(("agency_token" = [])),
+            params(("identifier" = String, Path, description = "GB/T 36904 licence identifier")),
+            request_body(content = ChangeRequest, content_type = "application/json", description = "Optional; an empty body is fine"),
+            responses(
+                (status = 200, description = "Recorded in the ledger: the new state and the event's sequence number", body = serde_json::Value),
+                (status = 400, description = "Bad identifier, reason or note", body = super::openapi::ErrorBody),
+                (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody),
+                (status = 403, description = "Another agency's licence: nothing recorded", body = super::openapi::ErrorBody),
+                (status = 404, description = "Unknown licence", body = super::openapi::ErrorBody),
+                (status = 409, description = "Not allowed from the licence's current state", body = super::openapi::ErrorBody),
+            ))]
+        pub(super) async fn $name(
+            state: State<Arc<AppState>>,
+            identifier: Path<String>,
+            headers: HeaderMap,
+            body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+        ) -> Result<Json<Value>, ApiError> {
+            change_licence(state, identifier, headers, body, $action).await
+        }
+    };
+}
+
+change_endpoint!(
+    revoke,
+    Action::Revoke,
+    "/v1/licences/{identifier}/revoke",
+    "revoke a licence for good (撤销/吊销/注销)."
+);
+change_endpoint!(
+    suspend,
+    Action::Suspend,
+    "/v1/licences/{identifier}/suspend",
+    "suspend a licence (暂扣)."
+);
+change_endpoint!(
+    reinstate,
+    Action::Reinstate,
+    "/v1/licences/{identifier}/reinstate",
+    "reinstate a suspended licence."
+);

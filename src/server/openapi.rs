@@ -1,0 +1,103 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations (utoipa) and served
+//! at `/openapi.json`.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The JSON error shape every failure answers with.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// Inside [`ErrorBody`].
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `bad_json`, `unauthorized`, `rate_limited`.
+    pub code: String,
+    /// What went wrong and how to fix it.
+    pub message: String,
+}
+
+/// `POST /v1/verify` as JSON.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The licence or presentation text.
+    pub licence: String,
+    /// Expected KB-JWT audience, when checking a key-bound presentation.
+    #[serde(default)]
+    pub aud: Option<String>,
+    /// Expected KB-JWT nonce.
+    #[serde(default)]
+    pub nonce: Option<String>,
+}
+
+struct AgencyToken;
+
+impl Modify for AgencyToken {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "agency_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An agency API token (`elt_…`), made with `elicense agency token create`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "elicense",
+        description = "Electronic licences (电子证照): verify SD-JWT VC licences, check their status, fetch signed status lists and the trust list; agencies issue and change their own licences. Every error is `{\"error\": {\"code\", \"message\"}}`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    paths(
+        super::public::healthz,
+        super::public::readyz,
+        super::public::metrics,
+        serve,
+        super::public::verify,
+        super::public::licence_status,
+        super::public::status_list,
+        super::public::trust_list,
+        super::public::jwt_vc_issuer,
+        super::ledger_api::ledger_checkpoint,
+        super::ledger_api::inclusion_proof,
+        super::ledger_api::consistency_proof,
+        super::agency::issue_licence,
+        super::agency::issue_batch,
+        super::agency::revoke,
+        super::agency::suspend,
+        super::agency::reinstate,
+    ),
+    components(schemas(ErrorBody, ErrorDetail, VerifyRequest)),
+    modifiers(&AgencyToken),
+    tags(
+        (name = "public", description = "For anyone: verification, status, status lists, trust list (rate limited per client)"),
+        (name = "agency", description = "For issuing agencies, with a bearer token: issue, revoke, suspend, reinstate — own licences only"),
+        (name = "ledger", description = "The tamper-evident ledger: signed checkpoints and Merkle proofs"),
+        (name = "operations", description = "Health, readiness and metrics"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// `GET /openapi.json`: this document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "This OpenAPI 3.1 document", body = serde_json::Value)))]
+pub(super) async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
+}

@@ -1,0 +1,292 @@
+//! Public endpoints: verification, licence status, status lists, trust list, health.
+
+use super::{body_error, ApiError, AppState};
+use crate::jose::{b64_encode, b64u_encode, sha256};
+use crate::licence::{self, identifier::LicenceId};
+use crate::verify::{LicenceStatus, Options, StatusCheck};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up", body = serde_json::Value)))]
+pub(super) async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready: the ledger is open; gives its size", body = serde_json::Value)))]
+pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "status": "ready", "ledger_size": state.ledger.size() }),
+    ))
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text exposition: requests by route and status, latency histograms, verdict counts", content_type = "text/plain", body = String)))]
+pub(super) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+pub(super) fn body_text(
+    headers: &HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(String, Option<String>, Option<String>), ApiError> {
+    let body = body.map_err(body_error)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/plain")
+        .to_ascii_lowercase();
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "the body is not UTF-8"))?;
+    if content_type.starts_with("application/json") {
+        let r: super::openapi::VerifyRequest = serde_json::from_str(text).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_json",
+                format!("expected {{\"licence\": \"…\"}}: {e}"),
+            )
+        })?;
+        Ok((r.licence, r.aud, r.nonce))
+    } else if content_type.starts_with("text/plain")
+        || content_type.starts_with("application/dc+sd-jwt")
+    {
+        Ok((text.trim().to_owned(), None, None))
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json {\"licence\": …} or the licence as text/plain",
+        ))
+    }
+}
+
+/// `POST /v1/verify`: 200 with the verdict for any readable request.
+#[utoipa::path(post, path = "/v1/verify", tag = "public", request_body(description = "A licence (SD-JWT VC, compact or JSON serialization) or presentation: as JSON `{\"licence\": …}` or the text itself as text/plain", content((super::openapi::VerifyRequest = "application/json"), (String = "text/plain"))), responses((status = 200, description = "The verdict: `valid`, `status_unknown` or `invalid` with a reason code; licence face fields when the signature holds", body = serde_json::Value), (status = 400, description = "Unreadable request", body = super::openapi::ErrorBody), (status = 413, description = "Body too large", body = super::openapi::ErrorBody), (status = 415, description = "Unsupported content type", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+pub(super) async fn verify(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (licence, aud, nonce) = body_text(&headers, body)?;
+    let state2 = state.clone();
+    let verdict = tokio::task::spawn_blocking(move || {
+        let opts = Options {
+            at: (state2.now)(),
+            aud: aud.as_deref(),
+            nonce: nonce.as_deref(),
+            status: StatusCheck::Ledger(&state2.ledger),
+        };
+        match state2.verifier.verify(&licence, &opts) {
+            Ok(v) => {
+                let unknown = match v.status() {
+                    LicenceStatus::Unknown { reason } => Some(reason.clone()),
+                    _ => None,
+                };
+                let mut j = serde_json::to_value(&v).unwrap_or(Value::Null);
+                j["verdict"] = if unknown.is_some() {
+                    "status_unknown".into()
+                } else {
+                    "valid".into()
+                };
+                j
+            }
+            Err(e) => json!({
+                "verdict": "invalid",
+                "reason": { "code": e.code(), "message": e.to_string() },
+                "checked_at": licence::format_time(opts.at),
+            }),
+        }
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?;
+    let code = match verdict["verdict"].as_str() {
+        Some("invalid") => verdict["reason"]["code"].as_str().unwrap_or("invalid"),
+        Some(other) => other,
+        None => "unknown",
+    };
+    state.metrics.verdict(code);
+    Ok(Json(verdict))
+}
+
+/// `GET /v1/licences/{identifier}/status`: the status only, never holder data.
+#[utoipa::path(get, path = "/v1/licences/{identifier}/status", tag = "public", params(("identifier" = String, Path, description = "GB/T 36904 licence identifier")), responses((status = 200, description = "The licence's state, since when and why — never holder data", body = serde_json::Value), (status = 400, description = "Not a valid identifier (the message names the expected check character)", body = super::openapi::ErrorBody), (status = 404, description = "No record of that licence", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+pub(super) async fn licence_status(
+    State(state): State<Arc<AppState>>,
+    Path(identifier): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = LicenceId::parse(&identifier)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_identifier", e.to_string()))?;
+    let record = state
+        .ledger
+        .record(&id.to_string())
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ledger_unavailable",
+                "the ledger could not be read",
+            )
+        })?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_licence",
+                "this service has no record of that licence",
+            )
+        })?;
+    Ok(Json(json!({
+        "licence_id": record.licence_id,
+        "state": record.state,
+        "since": licence::format_time(record.changed_at),
+        "reason": record.reason.map(|r| r.name()),
+        "admin_status": record.admin_status.map(|a| a.zh()),
+    })))
+}
+
+/// `GET /v1/status-lists/{issuer}/{list}`: the signed Token Status List.
+#[utoipa::path(get, path = "/v1/status-lists/{issuer}/{list}", tag = "public", params(("issuer" = String, Path, description = "Issuing agency USCC"), ("list" = u32, Path, description = "List number")), responses((status = 200, description = "Signed Token Status List (`statuslist+jwt`), with ETag, Cache-Control from its ttl, and CORS", content_type = "application/statuslist+jwt", body = String), (status = 304, description = "Not modified (If-None-Match)"), (status = 400, description = "Bad list number", body = super::openapi::ErrorBody), (status = 404, description = "No such list", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+pub(super) async fn status_list(
+    State(state): State<Arc<AppState>>,
+    Path((issuer, list)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let list: u32 = list.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_list",
+            "the list number is not a number",
+        )
+    })?;
+    // Re-signing changed lists compresses and signs up to 2^20 entries: off the async
+    // workers.
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let now = (s.now)();
+        s.publisher
+            .refresh(&s.ledger, &|c| s.issuers.get(c.as_str()), now)
+            .map(|_| ())
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "status_list_unavailable",
+            e.to_string(),
+        )
+    })?;
+    let published = state.publisher.get(&issuer, list).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_status_list",
+            format!("no status list {list} for {issuer}"),
+        )
+    })?;
+    let etag = format!(
+        "\"{}\"",
+        &b64u_encode(sha256(published.token.as_bytes()))[..22]
+    );
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", published.ttl)) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/statuslist+jwt"),
+    );
+    Ok((StatusCode::OK, h, published.token).into_response())
+}
+
+/// `GET /v1/trust-list`: roots and issuer certificates with their `kid`.
+#[utoipa::path(get, path = "/v1/trust-list", tag = "public", responses((status = 200, description = "Root certificates and issuer certificates with kid, agency, validity and public JWK", body = serde_json::Value), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+pub(super) async fn trust_list(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let trust = state.verifier.trust();
+    let roots: Vec<Value> = trust
+        .roots()
+        .map(|der| json!({ "certificate": b64_encode(der), "sha256": b64u_encode(sha256(der)) }))
+        .collect();
+    let mut known: Vec<_> = trust.issuers().collect();
+    known.sort_by(|a, b| {
+        (a.1.agency.code.as_str(), &a.1.kid).cmp(&(b.1.agency.code.as_str(), &b.1.kid))
+    });
+    let issuers: Vec<Value> = known
+        .into_iter()
+        .map(|(der, info)| {
+            json!({
+                "kid": info.kid,
+                "name": info.agency.name,
+                "code": info.agency.code,
+                "iss": info.agency.issuer_uri,
+                "not_before": licence::format_time(info.not_before),
+                "not_after": licence::format_time(info.not_after),
+                "not_before_unix": info.not_before,
+                "not_after_unix": info.not_after,
+                "jwk": info.public_key.to_jwk(),
+                "certificate": b64_encode(der),
+            })
+        })
+        .collect();
+    Json(json!({ "roots": roots, "issuers": issuers }))
+}
+
+/// `GET /.well-known/jwt-vc-issuer/{path}`: SD-JWT VC issuer metadata for the issuer whose
+/// `iss` has that path — its identifier and its keys as a JWK Set (each key with its `kid`
+/// and certificate in `x5c` (the root is in `/v1/trust-list`), so a verifier can still check it against the root).
+#[utoipa::path(get, path = "/.well-known/jwt-vc-issuer/{issuer_path}", tag = "public", params(("issuer_path" = String, Path, description = "The path of the issuer identifier `iss`, e.g. agencies/<USCC>")), responses((status = 200, description = "SD-JWT VC issuer metadata: `issuer` and `jwks`", body = serde_json::Value), (status = 404, description = "No such issuer", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+pub(super) async fn jwt_vc_issuer(
+    State(state): State<Arc<AppState>>,
+    Path(issuer_path): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let trust = state.verifier.trust();
+    let path_of = |iss: &str| {
+        iss.split_once("://")
+            .and_then(|(_, rest)| rest.split_once('/'))
+            .map(|(_, p)| p.trim_end_matches('/').to_owned())
+    };
+    let wanted = issuer_path.trim_matches('/');
+    let mut iss = None;
+    let mut keys = Vec::new();
+    for (der, info) in trust.issuers() {
+        if path_of(&info.agency.issuer_uri).as_deref() != Some(wanted) {
+            continue;
+        }
+        iss.get_or_insert_with(|| info.agency.issuer_uri.clone());
+        let mut jwk = serde_json::to_value(info.public_key.to_jwk()).unwrap_or(Value::Null);
+        jwk["kid"] = info.kid.clone().into();
+        jwk["alg"] = "ES256".into();
+        jwk["use"] = "sig".into();
+        jwk["x5c"] = json!([b64_encode(der)]);
+        keys.push(jwk);
+    }
+    let iss = iss.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_issuer",
+            "no issuer of this service has that identifier; see /v1/trust-list",
+        )
+    })?;
+    Ok(Json(json!({ "issuer": iss, "jwks": { "keys": keys } })))
+}
