@@ -109,6 +109,8 @@ pub struct Endpoint {
     pub path: &'static str,
     /// Who may call it.
     pub access: Access,
+    /// Largest request body it accepts, bytes.
+    pub body_limit: usize,
 }
 
 type Handler = MethodRouter<Arc<AppState>>;
@@ -122,11 +124,17 @@ fn table(limits: &Limits) -> Vec<(Endpoint, Handler)> {
         .saturating_mul(limits.max_batch)
         .clamp(limits.max_body, 16 << 20);
     let e = |method: Method, path: &'static str, access: Access, handler: Handler| {
+        let body_limit = if path == "/v1/licences/batch" {
+            batch_body
+        } else {
+            limits.max_body
+        };
         (
             Endpoint {
                 method,
                 path,
                 access,
+                body_limit,
             },
             handler,
         )
@@ -189,7 +197,7 @@ fn table(limits: &Limits) -> Vec<(Endpoint, Handler)> {
             Method::POST,
             "/v1/licences/batch",
             Agency,
-            post(agency::issue_batch).layer(DefaultBodyLimit::max(batch_body)),
+            post(agency::issue_batch),
         ),
         e(
             Method::POST,
@@ -226,6 +234,12 @@ pub fn app(state: Arc<AppState>) -> Router {
     let limiter = ratelimit::Limiter::new(limits.rate_per_second, limits.rate_burst);
     let mut router = Router::new();
     for (endpoint, handler) in table(&limits) {
+        // A declared Content-Length over the limit is refused before the body is read;
+        // a body that runs over it while streaming is cut off at the limit.
+        let handler: Handler = handler.layer(DefaultBodyLimit::max(endpoint.body_limit));
+        let handler: Handler = handler.layer(tower_http::limit::RequestBodyLimitLayer::new(
+            endpoint.body_limit,
+        ));
         let handler = match (endpoint.access, &limiter) {
             (Access::Public, Some(l)) => handler.route_layer(axum::middleware::from_fn_with_state(
                 l.clone(),
@@ -239,6 +253,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body))
+        .layer(axum::middleware::from_fn(guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(
             tower::ServiceBuilder::new()
@@ -333,6 +348,38 @@ async fn track(
         res.headers_mut().insert("x-request-id", v);
     }
     res
+}
+
+/// Longest request target (path and query) accepted.
+pub const MAX_URI: usize = 4096;
+/// Most header bytes (names and values) accepted in one request.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Refuses over-long request targets and header sections before any handler runs.
+async fn guard(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_len > MAX_URI {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request target is {uri_len} bytes; at most {MAX_URI}"),
+        )
+        .into_response();
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("the headers are {header_bytes} bytes; at most {MAX_HEADER_BYTES}"),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// Load shedding's answer: 503, try again.
