@@ -296,6 +296,7 @@ async fn change_licence(
         },
     };
     let s = state.clone();
+    let actor = agency.to_string();
     let (receipt, record) = tokio::task::spawn_blocking(move || {
         s.ledger.change(
             &id.to_string(),
@@ -310,6 +311,13 @@ async fn change_licence(
     .await
     .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
     .map_err(ledger_error)?;
+    tracing::info!(
+        target: "elicense::agency",
+        agency = %actor,
+        action = action.name(),
+        event = receipt.seq,
+        "status change recorded"
+    );
     Ok(Json(json!({
         "licence_id": record.licence_id,
         "state": record.state,
