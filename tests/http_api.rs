@@ -275,7 +275,7 @@ fn a_restarted_server_has_lost_nothing() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let size = s.ledger.size();
-    let list_uri = verdict(&s, &revoked)["status_reference"]["uri"].clone();
+    let list_uri = verdict(&s, &new_licence)["status_reference"]["status_list"]["uri"].clone();
     let (keys, data) = (s.keys.clone(), s.data.clone());
     let dirs = s.stop().unwrap();
 
@@ -291,8 +291,13 @@ fn a_restarted_server_has_lost_nothing() {
     // The status list served after the restart shows the revocation and the suspension.
     let path = list_uri
         .as_str()
-        .map(|u| u.trim_start_matches(BASE).to_owned())
-        .unwrap_or_else(|| format!("/v1/status-lists/{A}/0"));
+        .unwrap()
+        .trim_start_matches(BASE)
+        .to_owned();
+    assert!(
+        path.starts_with(&format!("/v1/status-lists/{A}/")),
+        "{path}"
+    );
     let a = get(&s, &path);
     assert_eq!(a.status, 200, "{path}: {}", a.body);
     // Offline, from that list alone (no ledger), a verifier reaches the same verdicts.
