@@ -80,9 +80,9 @@ td { vertical-align: top; padding: 2.2mm 0; border-bottom: 0.5pt solid #ccc; whi
 "#;
 
 fn row(out: &mut String, zh: &str, en: &str, value: &str) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<tr><th><span class=\"zh\">{}</span><span class=\"en\">{}</span></th><td>{}</td></tr>\n",
+        "<tr><th><span class=\"zh\">{}</span><span class=\"en\">{}</span></th><td>{}</td></tr>",
         escape_html(zh),
         escape_html(en),
         escape_html(value)
@@ -346,7 +346,13 @@ mod tests {
         assert!(!page.contains("<script>"));
         assert!(page.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co"));
         assert!(page.contains("示例市市场监督管理局 &lt;b&gt;"));
-        for label in ["营业执照", "Business licence", "住所", "Domicile", "法定代表人"] {
+        for label in [
+            "营业执照",
+            "Business licence",
+            "住所",
+            "Domicile",
+            "法定代表人",
+        ] {
             assert!(page.contains(label), "{label}");
         }
         assert!(page.contains("2024-03-01"), "valid from");
