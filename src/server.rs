@@ -4,6 +4,7 @@
 //! `{ "error": { "code", "message" } }` with a stable code — axum's own rejections included.
 
 mod agency;
+pub(crate) use agency::agency;
 mod ledger_api;
 pub mod openapi;
 mod public;
@@ -192,6 +193,18 @@ fn table(limits: &Limits) -> Vec<(Endpoint, Handler)> {
             "/v1/licences",
             Agency,
             post(agency::issue_licence),
+        ),
+        e(
+            Method::GET,
+            "/v1/licences/{identifier}/qr",
+            Agency,
+            get(crate::print::licence_qr),
+        ),
+        e(
+            Method::GET,
+            "/v1/licences/{identifier}/print",
+            Agency,
+            get(crate::print::licence_print),
         ),
         e(
             Method::POST,
@@ -430,7 +443,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,

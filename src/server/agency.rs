@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// The agency a request acts for, from its bearer token.
-pub(super) fn agency(state: &AppState, headers: &HeaderMap) -> Result<Uscc, ApiError> {
+pub(crate) fn agency(state: &AppState, headers: &HeaderMap) -> Result<Uscc, ApiError> {
     let unauthorized =
         |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned());
     let value = headers

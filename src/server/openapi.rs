@@ -79,6 +79,8 @@ impl Modify for AgencyToken {
         super::agency::revoke,
         super::agency::suspend,
         super::agency::reinstate,
+        crate::print::licence_qr,
+        crate::print::licence_print,
     ),
     components(schemas(ErrorBody, ErrorDetail, VerifyRequest)),
     modifiers(&AgencyToken),
