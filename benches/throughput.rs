@@ -5,7 +5,7 @@
 //! Goals: verify ≥ 0.9× raw verify (chain validation cached per issuer certificate),
 //! issue ≥ 0.7× raw sign. Issuing signs twice (the SD-JWT VC and its paper seal), so its
 //! ratio to one raw signature is at most 0.5×. Paper seals verified are shown beside raw
-//! verify too.
+//! verify too (no goal set).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -174,5 +174,9 @@ fn main() {
         raw_verify,
         0.9,
     );
-    row("seals verified", verify_seal, raw_verify, 0.9);
+    println!(
+        "{:<28} {verify_seal:>10.0}/s   {:>5.2}× raw",
+        "paper seals verified",
+        verify_seal / raw_verify
+    );
 }
