@@ -123,7 +123,7 @@ fn preissue(ledger: &Ledger, code: &Uscc, n: usize, threads: usize) -> Vec<Strin
 /// Suspend on even passes over a licence set, reinstate on odd ones: every call is a legal
 /// transition, and each licence is back to valid after an even number of passes.
 fn action_for(i: usize, set: usize) -> Action {
-    if (i / set) % 2 == 0 {
+    if (i / set).is_multiple_of(2) {
         Action::Suspend
     } else {
         Action::Reinstate
@@ -133,7 +133,7 @@ fn action_for(i: usize, set: usize) -> Action {
 fn expected_state(done: usize, set: usize, pos: usize) -> LicenceState {
     // Changes applied to licence `pos` of a set of `set` cycled `done` times in total.
     let applied = done / set + usize::from(pos < done % set);
-    if applied % 2 == 0 {
+    if applied.is_multiple_of(2) {
         LicenceState::Valid
     } else {
         LicenceState::Suspended
@@ -432,7 +432,7 @@ fn status_list_round(seed: u64) -> ListTiming {
     let mut list = StatusList::new(2, LIST_ENTRIES).unwrap();
     for _ in 0..LIST_ENTRIES / 100 {
         let i = (rng.next() % LIST_ENTRIES as u64) as usize;
-        let s = if rng.next() % 4 == 0 {
+        let s = if rng.next().is_multiple_of(4) {
             Status::Suspended
         } else {
             Status::Invalid

@@ -92,6 +92,17 @@ const BUSINESS_FIELDS: &[FieldSpec] = &[
     field("business_scope", "经营范围", "Business scope", true),
 ];
 
+/// What the paper seal carries of a business licence: every face field but the business
+/// scope, whose free text (often hundreds of characters) would not fit a QR code a counter
+/// scanner reads reliably. The scope stays in the SD-JWT VC.
+const BUSINESS_SEAL_FIELDS: &[FieldSpec] = &[
+    BUSINESS_FIELDS[0],
+    BUSINESS_FIELDS[1],
+    BUSINESS_FIELDS[2],
+    BUSINESS_FIELDS[3],
+    BUSINESS_FIELDS[4],
+];
+
 const FOOD_FIELDS: &[FieldSpec] = &[
     field(
         "legal_representative",
@@ -197,6 +208,17 @@ impl LicenceType {
     pub fn fields(self) -> &'static [FieldSpec] {
         match self {
             Self::BusinessLicence => BUSINESS_FIELDS,
+            Self::FoodBusinessPermit => FOOD_FIELDS,
+            Self::TeacherQualification => TEACHER_FIELDS,
+        }
+    }
+
+    /// The face fields the paper seal carries, in order: what counter staff compare with
+    /// the paper. All of [`fields`](Self::fields) except long free text (a business
+    /// licence's business scope).
+    pub fn seal_fields(self) -> &'static [FieldSpec] {
+        match self {
+            Self::BusinessLicence => BUSINESS_SEAL_FIELDS,
             Self::FoodBusinessPermit => FOOD_FIELDS,
             Self::TeacherQualification => TEACHER_FIELDS,
         }

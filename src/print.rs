@@ -111,6 +111,17 @@ pub fn licence_page(
     for (spec, value) in claims.present_fields() {
         row(&mut rows, spec.zh, spec.en, value);
     }
+    // Fields the seal leaves to the electronic licence (a business licence's scope).
+    for spec in t.fields() {
+        if !t.seal_fields().iter().any(|s| s.key == spec.key) {
+            row(
+                &mut rows,
+                spec.zh,
+                spec.en,
+                "见电子证照 — see the electronic licence (SD-JWT VC)",
+            );
+        }
+    }
     row(&mut rows, "有效期自", "Valid from", &day(claims.nbf));
     let until = match claims.exp {
         // exp is the start of the day after the last valid day.

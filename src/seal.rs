@@ -64,7 +64,7 @@ pub struct SealClaims {
     pub holder_name: String,
     /// Holder code (USCC or resident ID), as text.
     pub holder_id: String,
-    /// Face field values in the order of [`LicenceType::fields`]; `None` for an absent
+    /// Face field values in the order of [`LicenceType::seal_fields`]; `None` for an absent
     /// optional field.
     pub fields: Vec<Option<String>>,
 }
@@ -79,7 +79,7 @@ impl SealClaims {
     ) -> Self {
         let fields = licence
             .licence_type
-            .fields()
+            .seal_fields()
             .iter()
             .map(|spec| {
                 licence
@@ -108,7 +108,7 @@ impl SealClaims {
         &self,
     ) -> impl Iterator<Item = (&'static crate::licence::FieldSpec, &str)> {
         self.licence_type
-            .fields()
+            .seal_fields()
             .iter()
             .zip(&self.fields)
             .filter_map(|(spec, v)| Some((spec, v.as_deref()?)))
@@ -121,7 +121,7 @@ impl SealClaims {
                 .map(|t| Value::Integer(t.into()))
                 .map_err(|_| EncodeError::NegativeTime { claim, value: t })
         };
-        let expected = self.licence_type.fields().len();
+        let expected = self.licence_type.seal_fields().len();
         if self.fields.len() != expected {
             return Err(EncodeError::FieldCount {
                 found: self.fields.len(),
@@ -612,7 +612,7 @@ fn parse_claims(payload: &[u8]) -> Result<SealClaims, DecodeError> {
             expected: "an array",
         });
     };
-    let specs = licence_type.fields();
+    let specs = licence_type.seal_fields();
     if fields.len() != specs.len() {
         return Err(DecodeError::FieldCount {
             found: fields.len(),
@@ -1149,8 +1149,8 @@ mod tests {
         assert!(matches!(
             decode(&with_claims(Value::Map(fewer), &key)),
             Err(DecodeError::FieldCount {
-                found: 5,
-                expected: 6
+                found: 4,
+                expected: 5
             })
         ));
 
@@ -1289,7 +1289,7 @@ mod tests {
                 char::from_u32(0x4e00 + (i.wrapping_mul(2_654_435_761) >> 20) % 0x5000).unwrap()
             })
             .collect();
-        c.fields[5] = Some(noise);
+        c.fields[4] = Some(noise);
         assert!(matches!(
             encode(&c, [0; 8], &key),
             Err(EncodeError::TooLarge { .. })

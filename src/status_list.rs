@@ -1462,7 +1462,7 @@ mod tests {
         for i in values.len()..back.len() {
             assert_eq!(back.get(i), Some(Status::Valid), "padding entries are zero");
         }
-        if values.len() % per_byte == 0 {
+        if values.len().is_multiple_of(per_byte) {
             assert_eq!(back, list);
         }
     }
@@ -2118,7 +2118,7 @@ mod tests {
         let mut rng = XorShift(42);
         for _ in 0..n / 100 {
             let i = (rng.next() % n as u64) as usize;
-            let s = if rng.next() % 4 == 0 {
+            let s = if rng.next().is_multiple_of(4) {
                 Status::Suspended
             } else {
                 Status::Invalid

@@ -37,7 +37,7 @@ fn load_vector(relative: &str) -> Value {
 
 /// Lower-case or upper-case hex to bytes; panics on malformed input (the vectors are trusted).
 fn hex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd-length hex {text:?}");
+    assert!(text.len().is_multiple_of(2), "odd-length hex {text:?}");
     (0..text.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())

@@ -200,7 +200,7 @@ impl Driver {
             .collect();
         if live.is_empty() || self.rng.below(3) == 0 {
             self.serial += 1;
-            let issuer = if self.serial % 4 == 0 {
+            let issuer = if self.serial.is_multiple_of(4) {
                 agency_b()
             } else {
                 agency_a()

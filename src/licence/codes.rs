@@ -516,7 +516,7 @@ fn resident_id_check_of(digits: &[u32; 17]) -> char {
 }
 
 fn is_leap_year(year: u16) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {

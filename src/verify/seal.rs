@@ -57,7 +57,7 @@ impl Verifier {
         let mut claims = Map::new();
         claims.insert(licence::HOLDER_NAME.into(), Value::String(c.holder_name));
         claims.insert(licence::HOLDER_ID.into(), Value::String(c.holder_id));
-        for (spec, value) in c.licence_type.fields().iter().zip(c.fields) {
+        for (spec, value) in c.licence_type.seal_fields().iter().zip(c.fields) {
             if let Some(v) = value {
                 claims.insert(spec.key.into(), Value::String(v));
             }
