@@ -3,9 +3,10 @@
 //!
 //! `cargo bench` (or `cargo bench --bench throughput -- --seconds 3`).
 //! Goals: verify ≥ 0.9× raw verify (chain validation cached per issuer certificate),
-//! issue ≥ 0.7× raw sign. Issuing signs twice (the SD-JWT VC and its paper seal), so its
-//! ratio to one raw signature is at most 0.5×. Paper seals verified are shown beside raw
-//! verify too (no goal set).
+//! issue ≥ 0.7× raw sign per signature. Issuing makes two signed documents (the SD-JWT VC
+//! and its paper seal), so the issue rate is compared with half the raw sign rate (its
+//! ceiling); the plain ratio to one raw signature is printed too. Paper seals verified are
+//! shown beside raw verify (goal ≥ 0.9× like the SD-JWT).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -166,7 +167,13 @@ fn main() {
     };
     println!("{:<28} {raw_sign:>10.0}/s", "raw ring ECDSA P-256 sign");
     println!("{:<28} {raw_verify:>10.0}/s", "raw ring ECDSA P-256 verify");
-    row("licences issued", issue, raw_sign, 0.7);
+    row("licences issued (2 sigs)", issue, raw_sign / 2.0, 0.7);
+    println!(
+        "{:<28} {:>10}     {:>5.2}× one raw signature",
+        "",
+        "",
+        issue / raw_sign
+    );
     row("licences verified (8 of 8)", verify, raw_verify, 0.9);
     row(
         "presentations verified (3/8)",
@@ -174,9 +181,5 @@ fn main() {
         raw_verify,
         0.9,
     );
-    println!(
-        "{:<28} {verify_seal:>10.0}/s   {:>5.2}× raw",
-        "paper seals verified",
-        verify_seal / raw_verify
-    );
+    row("paper seals verified", verify_seal, raw_verify, 0.9);
 }
