@@ -33,3 +33,4 @@ pub mod server;
 pub mod status_list;
 pub mod tokens;
 pub mod verify;
+pub mod web;

@@ -93,6 +93,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/ledger/proof/inclusion", get(inclusion_proof))
         .route("/v1/ledger/proof/consistency", get(consistency_proof))
         .route("/v1/licences/{identifier}/{action}", post(change_licence))
+        .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
