@@ -1,4 +1,5 @@
-//! The issuance pipeline: request → licence (checked) → SD-JWT VC signed by the agency.
+//! The issuance pipeline: request → licence (checked) → SD-JWT VC signed by the agency,
+//! and the same claims as a compact paper seal ([`crate::seal`]).
 
 use crate::jose::{self, Es256Signer};
 use crate::keys::AgencyKey;
@@ -6,6 +7,7 @@ use crate::ledger::{Ledger, LedgerError};
 use crate::licence::{identifier::LicenceId, LicenceRequest, RequestError};
 use crate::pki::IssuerInfo;
 use crate::sdjwt;
+use crate::seal::{self, SealClaims};
 use crate::status_list::{self, StatusList, StatusListError, StatusReference, TokenClaims};
 use serde_json::{Map, Value};
 
@@ -17,6 +19,8 @@ pub const SD_JWT_VC_TYP: &str = "dc+sd-jwt";
 pub struct Issuer {
     signer: Es256Signer,
     info: IssuerInfo,
+    /// Key id of the issuer certificate, as the seal carries it.
+    kid: [u8; seal::KID_LEN],
     header_b64: String,
     /// `alg`, `kid`, `x5c` for the agency's status-list tokens.
     list_header: Map<String, Value>,
@@ -30,6 +34,8 @@ pub struct IssuedLicence {
     pub id: LicenceId,
     /// The SD-JWT VC, compact serialization, all disclosures included.
     pub sd_jwt: String,
+    /// The same licence as a paper seal (`EL1:…`, for a QR code).
+    pub seal: String,
     /// Signing time.
     pub iat: i64,
 }
@@ -60,6 +66,7 @@ impl Issuer {
         Ok(Self {
             header_b64: sdjwt::encode_header(&header).map_err(IssueError::Encode)?,
             list_header,
+            kid: crate::pki::kid(&key.cert_der),
             signer: key.signer,
             info: key.info,
             salts: sdjwt::RandomPool::default(),
@@ -99,6 +106,9 @@ impl Issuer {
             }
         }
         let id = licence.id.clone();
+        let seal_claims =
+            SealClaims::from_licence(&licence, &self.info.agency.issuer_uri, iat, status);
+        let seal = seal::encode(&seal_claims, self.kid, &self.signer).map_err(IssueError::Seal)?;
         let members = licence.into_claims(&self.info.agency.issuer_uri, iat, status);
         let issued = sdjwt::issue_with_encoded_headers(
             &[(&self.header_b64, &self.signer)],
@@ -109,6 +119,7 @@ impl Issuer {
         Ok(IssuedLicence {
             id,
             sd_jwt: issued.compact(),
+            seal,
             iat,
         })
     }
@@ -125,7 +136,7 @@ pub fn status_list_uri(base: &str, issuer: &str, list: u32) -> String {
 impl Issuer {
     /// Issues `request` and records it in `ledger`: a fresh status-list slot is drawn, the
     /// licence is signed carrying its status reference (under `status_base`), and the
-    /// issuance is on disk before this returns.
+    /// issuance (with the seal, for printing later) is on disk before this returns.
     pub fn issue_recorded(
         &self,
         ledger: &Ledger,
@@ -140,7 +151,14 @@ impl Issuer {
         let reference = StatusReference::new(slot.idx, uri).map_err(IssueError::StatusList)?;
         let issued = self.issue_with_status(request, iat, Some(&reference))?;
         ledger
-            .record_issued(&issued.id, slot, &issued.jwt_digest(), actor, iat)
+            .record_issued_with_seal(
+                &issued.id,
+                slot,
+                &issued.jwt_digest(),
+                Some(&issued.seal),
+                actor,
+                iat,
+            )
             .map_err(IssueError::Ledger)?;
         Ok(issued)
     }
@@ -196,6 +214,9 @@ pub enum IssueError {
     /// Building or signing the SD-JWT failed.
     #[error("could not sign the licence")]
     Encode(#[source] sdjwt::EncodeError),
+    /// Building or signing the paper seal failed (a licence too large for one, say).
+    #[error("could not make the licence's paper seal: {0}")]
+    Seal(#[source] seal::EncodeError),
     /// The ledger refused or failed.
     #[error("the ledger did not record the licence: {0}")]
     Ledger(#[source] LedgerError),

@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod pki;
 pub mod publish;
 pub mod sdjwt;
+pub mod seal;
 pub mod server;
 pub mod status_list;
 pub mod tokens;

@@ -3,8 +3,11 @@
 //! ```text
 //! bytes ─► size cap ─► SD-JWT parse (strict) ─► header policy (ES256, typ, no jwk/jku)
 //!       ─► issuer resolution (x5c / kid) ─► signature ─► claims ─► chain valid at iat
-//!       ─► issuer consistency ─► disclosures ─► key binding ─► validity window
+//!       ─► issuer consistency ─► disclosures ─► key binding ─► status ─► validity window
 //! ```
+//!
+//! A paper seal (`EL1:…`) takes the same path from its own strict decoder on
+//! (`verify/seal.rs`).
 //!
 //! Each step fails with the most specific [`VerifyError`]. Time is an argument.
 
@@ -21,6 +24,8 @@ use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+
+mod seal;
 
 /// Default allowed clock skew between issuer, holder and verifier, seconds.
 pub const DEFAULT_SKEW: i64 = 300;
@@ -311,8 +316,12 @@ impl Verifier {
         &self.trust
     }
 
-    /// Verifies a licence or presentation (`text`), at `opts.at`.
+    /// Verifies a licence or presentation (`text`), at `opts.at`: an SD-JWT VC, or a paper
+    /// seal (`EL1:…`), which goes through the same steps and gives the same verdicts.
     pub fn verify(&self, text: &str, opts: &Options<'_>) -> Result<VerifiedLicence, VerifyError> {
+        if text.starts_with(crate::seal::PREFIX) {
+            return self.verify_seal(text, opts);
+        }
         if text.len() > sdjwt::MAX_SD_JWT_LEN {
             return Err(VerifyError::TooLarge {
                 size: text.len(),
@@ -437,6 +446,30 @@ impl Verifier {
         let key_bound = self.check_key_binding(&sd, reg.cnf.as_ref(), opts)?;
         let holder_bound = reg.cnf.is_some();
 
+        self.finish(
+            info,
+            licence_type,
+            id,
+            &reg,
+            claims,
+            (key_bound, holder_bound),
+            opts,
+        )
+    }
+
+    /// The steps after the signature, chain and claims, shared by SD-JWT VCs and seals:
+    /// status, then the validity window, then the verified value.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        info: &IssuerInfo,
+        licence_type: LicenceType,
+        id: LicenceId,
+        reg: &Registered,
+        claims: Map<String, Value>,
+        (key_bound, holder_bound): (bool, bool),
+        opts: &Options<'_>,
+    ) -> Result<VerifiedLicence, VerifyError> {
         // Revoked or suspended? (Before the validity window: a revoked licence is
         // reported as revoked even once it has also expired.)
         let at = opts.at;
@@ -464,7 +497,7 @@ impl Verifier {
             info,
             licence_type,
             id,
-            &reg,
+            reg,
             claims,
             (key_bound, holder_bound, status),
             at,
@@ -895,6 +928,9 @@ pub enum VerifyError {
     /// Not a well-formed SD-JWT.
     #[error("malformed licence: {0}")]
     Malformed(#[source] FormatError),
+    /// Not a well-formed paper seal.
+    #[error("malformed seal: {0}")]
+    MalformedSeal(#[source] crate::seal::DecodeError),
     /// `typ` is not `dc+sd-jwt`.
     #[error("the token type is {typ:?}, not an SD-JWT VC (\"dc+sd-jwt\")")]
     WrongType {
@@ -1009,7 +1045,9 @@ impl VerifyError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::TooLarge { .. } => "too_large",
+            Self::MalformedSeal(crate::seal::DecodeError::UnknownType { .. }) => "unknown_type",
             Self::Malformed(_)
+            | Self::MalformedSeal(_)
             | Self::WrongType { .. }
             | Self::Payload(_)
             | Self::Claims(_)

@@ -1,6 +1,6 @@
 //! `elicense ledger verify`: recompute everything from the stored events — the hash chain,
-//! every stored Merkle hash, the licence records, the status-list slots, and every signed
-//! checkpoint — and name the first inconsistency.
+//! every stored Merkle hash, the licence records, the status-list slots, the stored paper
+//! seals, and every signed checkpoint — and name the first inconsistency.
 
 use super::checkpoint::{self, NoteVerifier};
 use super::event::{Event, EventFormatError, EventKind, LicenceRecord, TransitionError};
@@ -112,6 +112,14 @@ pub enum IntegrityError {
     SlotMismatch {
         /// Which.
         detail: String,
+    },
+    /// A stored paper seal that is not a seal of an issued licence under its key.
+    #[error("the stored paper seal of {licence_id} {problem}")]
+    SealMismatch {
+        /// The licence it is stored under.
+        licence_id: String,
+        /// What is wrong.
+        problem: &'static str,
     },
     /// A checkpoint whose signature does not verify.
     #[error("the checkpoint for size {size} does not verify")]
@@ -335,6 +343,24 @@ fn compare_records(
         return Err(IntegrityError::SlotMismatch {
             detail: format!("{} slots stored, {} issued", stored_slots, slots.len()),
         });
+    }
+    // Seals are side records (not Merkle leaves): each must belong to an issued licence and
+    // name it. Their signatures are the agency's, checked whenever one is verified.
+    for item in db.scan_prefix(b"s") {
+        let (key, value) = item.map_err(IntegrityError::Db)?;
+        let licence_id = String::from_utf8_lossy(&key[1..]).into_owned();
+        let mismatch = |problem| IntegrityError::SealMismatch {
+            licence_id: licence_id.clone(),
+            problem,
+        };
+        if !records.contains_key(&licence_id) {
+            return Err(mismatch("belongs to no issued licence"));
+        }
+        let text = std::str::from_utf8(&value).map_err(|_| mismatch("is not text"))?;
+        let seal = crate::seal::decode(text).map_err(|_| mismatch("does not decode"))?;
+        if seal.claims().licence_id.to_string() != licence_id {
+            return Err(mismatch("names another licence"));
+        }
     }
     Ok(())
 }

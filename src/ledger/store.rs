@@ -10,6 +10,7 @@
 //! l ‖ licence id                           licence record (JSON)
 //! i ‖ issuer ‖ 0 ‖ list (u32 BE) ‖ idx (u64 BE)   status-list slot → licence id
 //! c ‖ size (u64 BE)                        signed checkpoint (C2SP signed note)
+//! s ‖ licence id                           the licence's paper seal (`EL1:…`), for printing
 //! m ‖ "size"                               number of events (u64 BE)
 //! ```
 
@@ -55,6 +56,13 @@ fn hash_key(index: u64) -> [u8; 9] {
 fn record_key(id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + id.len());
     k.push(b'l');
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn seal_key(id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + id.len());
+    k.push(b's');
     k.extend_from_slice(id.as_bytes());
     k
 }
@@ -333,6 +341,20 @@ impl Ledger {
         actor: &str,
         at: i64,
     ) -> Result<Receipt, LedgerError> {
+        self.record_issued_with_seal(id, slot, jwt_digest, None, actor, at)
+    }
+
+    /// [`record_issued`](Self::record_issued), keeping the licence's paper seal beside the
+    /// record (in the same atomic batch; not a Merkle leaf) so that it can be printed later.
+    pub fn record_issued_with_seal(
+        &self,
+        id: &LicenceId,
+        slot: StatusSlot,
+        jwt_digest: &str,
+        seal: Option<&str>,
+        actor: &str,
+        at: i64,
+    ) -> Result<Receipt, LedgerError> {
         let issuer = id.issuer().as_str();
         let licence_id = id.to_string();
         let in_flight = self.flush.writer();
@@ -381,6 +403,9 @@ impl Ledger {
         let sk = slot_key(issuer, slot.list, slot.idx);
         w.pending.insert(sk.clone(), licence_id.as_bytes());
         w.pending_slots.insert(sk);
+        if let Some(seal) = seal {
+            w.pending.insert(seal_key(&licence_id), seal.as_bytes());
+        }
         let receipt = self.append(&mut w, &event, &record)?;
         drop(w);
         drop(in_flight);
@@ -594,6 +619,18 @@ impl Ledger {
     /// The licence's record, if it was issued here.
     pub fn record(&self, licence_id: &str) -> Result<Option<LicenceRecord>, LedgerError> {
         self.get_record(licence_id)
+    }
+
+    /// The paper seal kept with the licence's issuance, if it was issued with one.
+    pub fn seal(&self, licence_id: &str) -> Result<Option<String>, LedgerError> {
+        let Some(v) = self.db.get(seal_key(licence_id)).map_err(LedgerError::Db)? else {
+            return Ok(None);
+        };
+        String::from_utf8(v.to_vec())
+            .map(Some)
+            .map_err(|_| LedgerError::Corrupt {
+                what: format!("the stored seal of {licence_id} is not text"),
+            })
     }
 
     /// The event at `seq`.
