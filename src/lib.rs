@@ -7,13 +7,15 @@
 //! The data's way through the crate:
 //!
 //! ```text
-//! request ─► licence (model + GB code checks) ─► issue ─► sdjwt (sign) ─► caller
-//! bytes ─► verify: sdjwt (parse strictly) ─► pki (resolve issuer, validate chain)
-//!        ─► signature ─► disclosures ─► validity window ─► VerifiedLicence / VerifyError
+//! request ─► licence (model + GB code checks) ─► issue ─► sdjwt + seal (sign) ─► caller
+//! bytes ─► verify: sdjwt or seal (parse strictly) ─► pki (resolve issuer, validate chain)
+//!        ─► signature ─► disclosures ─► status ─► validity window
+//!        ─► VerifiedLicence / VerifyError
+//! seal ─► qr (SVG / PNG) ─► print (A4 page)
 //! ```
 //!
-//! Pure format modules (`jose`, `sdjwt`, `licence`) do no I/O and take time as an
-//! argument; `keys` owns the files; only [`verify`] can construct a
+//! Pure format modules (`jose`, `sdjwt`, `seal`, `licence`, `qr`) do no I/O and take time
+//! as an argument; `keys` owns the files; only [`verify`] can construct a
 //! [`verify::VerifiedLicence`].
 
 #![forbid(unsafe_code)]
@@ -27,7 +29,9 @@ pub mod ledger;
 pub mod licence;
 pub mod metrics;
 pub mod pki;
+pub mod print;
 pub mod publish;
+pub mod qr;
 pub mod sdjwt;
 pub mod seal;
 pub mod server;

@@ -86,6 +86,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/v1/verify", post(verify))
         .route("/v1/licences/{identifier}/status", get(licence_status))
+        .route("/v1/licences/{identifier}/qr", get(crate::print::licence_qr))
+        .route("/v1/licences/{identifier}/print", get(crate::print::licence_print))
         .route("/v1/status-lists/{issuer}/{list}", get(status_list))
         .route("/v1/trust-list", get(trust_list))
         .route("/v1/licences", post(issue_licence))
@@ -190,7 +192,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -439,7 +441,7 @@ async fn status_list(
 }
 
 /// The agency a request acts for, from its bearer token.
-fn agency(state: &AppState, headers: &HeaderMap) -> Result<Uscc, ApiError> {
+pub(crate) fn agency(state: &AppState, headers: &HeaderMap) -> Result<Uscc, ApiError> {
     let unauthorized =
         |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned());
     let value = headers
