@@ -346,7 +346,13 @@ mod tests {
         assert!(!page.contains("<script>"));
         assert!(page.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co"));
         assert!(page.contains("示例市市场监督管理局 &lt;b&gt;"));
-        for label in ["营业执照", "Business licence", "住所", "Domicile", "法定代表人"] {
+        for label in [
+            "营业执照",
+            "Business licence",
+            "住所",
+            "Domicile",
+            "法定代表人",
+        ] {
             assert!(page.contains(label), "{label}");
         }
         assert!(page.contains("2024-03-01"), "valid from");

@@ -40,10 +40,7 @@ impl SealQr {
             .char_indices()
             .find(|(_, c)| !c.is_ascii() || !ALPHANUMERIC.contains(&(*c as u8)))
         {
-            return Err(QrError::NotAlphanumeric {
-                position,
-                found: c,
-            });
+            return Err(QrError::NotAlphanumeric { position, found: c });
         }
         let code = QrCode::with_error_correction_level(seal, EC_LEVEL).map_err(|e| match e {
             qrcode::types::QrError::DataTooLong => QrError::TooLong { chars: seal.len() },
@@ -155,7 +152,10 @@ mod tests {
         assert_eq!(qr.width(), 17 + 4 * qr.version() as usize);
         let svg = qr.to_svg();
         let side = qr.width() + 8;
-        assert!(svg.contains(&format!("viewBox=\"0 0 {side} {side}\"")), "{svg}");
+        assert!(
+            svg.contains(&format!("viewBox=\"0 0 {side} {side}\"")),
+            "{svg}"
+        );
         assert!(qr.to_inline_svg().starts_with("<svg"));
         let png = qr.to_png(3).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");

@@ -272,9 +272,11 @@ pub fn decode(text: &str) -> Result<UnverifiedSeal, DecodeError> {
             max: MAX_TEXT_LEN,
         });
     }
-    let body = text.strip_prefix(PREFIX).ok_or_else(|| DecodeError::Prefix {
-        found: text.chars().take(PREFIX.len()).collect(),
-    })?;
+    let body = text
+        .strip_prefix(PREFIX)
+        .ok_or_else(|| DecodeError::Prefix {
+            found: text.chars().take(PREFIX.len()).collect(),
+        })?;
     // Base45: 3 characters per 2 bytes, so the size is known before decoding.
     let compressed_len = body.len() / 3 * 2 + usize::from(body.len() % 3 == 2);
     if compressed_len > MAX_COMPRESSED_LEN {
@@ -290,7 +292,10 @@ pub fn decode(text: &str) -> Result<UnverifiedSeal, DecodeError> {
     }
     let cose = inflate(&compressed)?;
     let (kid, sign1) = envelope(&cose)?;
-    let payload = sign1.payload.as_deref().ok_or(DecodeError::DetachedPayload)?;
+    let payload = sign1
+        .payload
+        .as_deref()
+        .ok_or(DecodeError::DetachedPayload)?;
     let claims = parse_claims(payload)?;
     let signature: [u8; ES256_SIGNATURE_LEN] =
         sign1
@@ -492,13 +497,15 @@ fn text(v: Value, claim: &'static str) -> Result<String, DecodeError> {
 
 fn time(v: Value, claim: &'static str) -> Result<i64, DecodeError> {
     match v {
-        Value::Integer(i) => i64::try_from(i128::from(i))
-            .ok()
-            .filter(|t| *t >= 0)
-            .ok_or(DecodeError::ClaimType {
-                claim,
-                expected: "an unsigned integer of at most 63 bits",
-            }),
+        Value::Integer(i) => {
+            i64::try_from(i128::from(i))
+                .ok()
+                .filter(|t| *t >= 0)
+                .ok_or(DecodeError::ClaimType {
+                    claim,
+                    expected: "an unsigned integer of at most 63 bits",
+                })
+        }
         _ => Err(DecodeError::ClaimType {
             claim,
             expected: "an unsigned integer",
@@ -544,11 +551,10 @@ fn parse_claims(payload: &[u8]) -> Result<SealClaims, DecodeError> {
     let licence_id: LicenceId = text(id, "licence identifier")?
         .parse()
         .map_err(DecodeError::Identifier)?;
-    let licence_type = LicenceType::from_code(licence_id.type_code()).ok_or_else(|| {
-        DecodeError::UnknownType {
+    let licence_type =
+        LicenceType::from_code(licence_id.type_code()).ok_or_else(|| DecodeError::UnknownType {
             type_code: licence_id.type_code().to_owned(),
-        }
-    })?;
+        })?;
     let Value::Array(fields) = fields else {
         return Err(DecodeError::ClaimType {
             claim: "face fields",
@@ -968,7 +974,8 @@ mod tests {
         ));
 
         let mut extra = sign1.clone();
-        extra.protected.header.content_type = Some(coset::ContentType::Text("application/cwt".into()));
+        extra.protected.header.content_type =
+            Some(coset::ContentType::Text("application/cwt".into()));
         let e = decode(&resign(extra, &key));
         assert!(
             matches!(e, Err(DecodeError::UnknownHeader { label: 3 })),
@@ -1214,7 +1221,9 @@ mod tests {
         // Incompressible text beyond the caps.
         let mut c = claims();
         let noise: String = (0..6000u32)
-            .map(|i| char::from_u32(0x4e00 + (i.wrapping_mul(2_654_435_761) >> 20) % 0x5000).unwrap())
+            .map(|i| {
+                char::from_u32(0x4e00 + (i.wrapping_mul(2_654_435_761) >> 20) % 0x5000).unwrap()
+            })
             .collect();
         c.fields[5] = Some(noise);
         assert!(matches!(

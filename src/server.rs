@@ -86,8 +86,14 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/v1/verify", post(verify))
         .route("/v1/licences/{identifier}/status", get(licence_status))
-        .route("/v1/licences/{identifier}/qr", get(crate::print::licence_qr))
-        .route("/v1/licences/{identifier}/print", get(crate::print::licence_print))
+        .route(
+            "/v1/licences/{identifier}/qr",
+            get(crate::print::licence_qr),
+        )
+        .route(
+            "/v1/licences/{identifier}/print",
+            get(crate::print::licence_print),
+        )
         .route("/v1/status-lists/{issuer}/{list}", get(status_list))
         .route("/v1/trust-list", get(trust_list))
         .route("/v1/licences", post(issue_licence))

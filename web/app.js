@@ -32,7 +32,7 @@ async function fetchTimeout(url, options = {}, ms = NET_TIMEOUT_MS) {
   try {
     const res = await fetch(url, { ...options, signal: ctl.signal });
     if (res.status >= 500 || res.status === 408) throw new Unreachable(`HTTP ${res.status}`);
-    setOnline(true);
+    setOnline(res.headers.get('x-elicense-offline') !== '1');
     return res;
   } catch (e) {
     if (e instanceof Unreachable) throw e;
@@ -145,7 +145,12 @@ async function check(text) {
       body: JSON.stringify({ licence: text }),
     });
     const body = await res.json();
-    if (isSeal(text) && body.verdict) rememberStatusList(text);
+    if (isSeal(text) && body.verdict) {
+      rememberStatusList(text);
+      if (!body.licence_id && GENUINE_BUT_NOT_VALID.includes(body.reason?.code)) {
+        body.licence = await sealFace(text);
+      }
+    }
     return { result: body, mode: 'online' };
   } catch (e) {
     if (!(e instanceof Unreachable)) throw e;
@@ -153,7 +158,7 @@ async function check(text) {
   return { result: await checkOffline(text), mode: 'offline' };
 }
 
-async function checkOffline(text) {
+async function checkOffline(text, { withStatus = true } = {}) {
   if (!isSeal(text)) return { page: looksLikeSdJwt(text) ? 'needs_server' : 'unreadable' };
   const [trust, types] = await Promise.all([cached('/v1/trust-list'), cached('/licence-types.json')]);
   if (!trust || !types) return { page: 'needs_server', message: t('cache_none') };
@@ -162,11 +167,28 @@ async function checkOffline(text) {
     types: await types.json(),
     now: Date.now() / 1000,
     statusList: async (uri) => {
+      if (!withStatus) return null;
       const path = statusListPath(uri);
       const res = path && (await cached(path));
       return res ? res.text() : null;
     },
   });
+}
+
+const GENUINE_BUT_NOT_VALID = ['revoked', 'suspended', 'expired', 'not_yet_valid'];
+
+/**
+ * The face of a seal the server found revoked, suspended or expired (its answer names no
+ * licence): read from the seal itself, whose signature is checked here against the
+ * cached trust list. Null if that is not possible.
+ */
+async function sealFace(text) {
+  try {
+    const r = await checkOffline(text, { withStatus: false });
+    return r.licence_id ? r : (r.licence ?? null);
+  } catch {
+    return null;
+  }
 }
 
 /** After an online check of a seal, keep its status list for offline use. */
@@ -211,6 +233,7 @@ function show(result, mode, source) {
   const kind = classify(result);
   shown = { kind, result, mode };
   render(shown);
+  document.body.dataset.checks = String(Number(document.body.dataset.checks ?? 0) + 1);
   addHistory({ at: Date.now(), kind, mode, source, result });
 }
 
@@ -231,10 +254,11 @@ function formatDateTime(ms) {
   });
 }
 
+/** A licence date as YYYY-MM-DD in China time (as the face fields are written). */
 function formatDate(text) {
   const ms = Date.parse(text);
   if (Number.isNaN(ms)) return text;
-  return new Date(ms).toLocaleDateString(lang(), { timeZone: CHINA, year: 'numeric', month: '2-digit', day: '2-digit' });
+  return new Date(ms).toLocaleDateString('en-CA', { timeZone: CHINA, year: 'numeric', month: '2-digit', day: '2-digit' });
 }
 
 const when = (text) => (text ? formatDateTime(Date.parse(text)) : '');
@@ -265,13 +289,18 @@ function render(state) {
     modeLine.textContent = t('mode_online');
   } else if (mode === 'offline') {
     const asOf = statusAsOf(result);
-    modeLine.textContent = asOf ? t('mode_offline', { time: when(asOf) }) : t('mode_offline_nostatus');
+    modeLine.textContent = asOf
+      ? t('mode_offline', { time: when(asOf) })
+      : result.stale_list_as_of
+        ? t('mode_offline_stale', { time: when(result.stale_list_as_of) })
+        : t('mode_offline_nostatus');
   }
   modeLine.className = `verdict-mode ${mode === 'offline' ? 'mode-offline' : ''}`;
 
   renderFace(result);
   if (kind !== 'checking') {
-    const holder = result.holder?.name ? ` ${result.holder.name}` : '';
+    const name = result.holder?.name ?? result.licence?.holder?.name;
+    const holder = name ? ` ${name}` : '';
     $('announce').textContent = `${word}.${holder}`;
   }
 }
@@ -288,11 +317,12 @@ async function loadTypes() {
   return typesCache;
 }
 
-function renderFace(result) {
+function renderFace(answer) {
   const face = $('face');
   const list = $('face-list');
   list.replaceChildren();
-  if (!result.licence_id) {
+  const result = answer.licence_id ? answer : answer.licence;
+  if (!result?.licence_id) {
     face.hidden = true;
     return;
   }
@@ -308,7 +338,7 @@ function renderFace(result) {
     [t('valid_until'), result.valid_until ? formatDate(result.valid_until) : t('no_end')],
     [t('issuer'), result.issuer && `${result.issuer.name}（${result.issuer.code}）`],
     [t('licence_id'), result.licence_id],
-    [t('checked_at'), when(result.checked_at)],
+    [t('checked_at'), when(answer.checked_at)],
   ];
   for (const [label, value] of rows) {
     if (!value) continue;
@@ -337,8 +367,8 @@ function addHistory({ at, kind, mode, result }) {
     at,
     kind,
     mode,
-    holder: result.holder?.name ?? null,
-    id: result.licence_id ?? null,
+    holder: result.holder?.name ?? result.licence?.holder?.name ?? null,
+    id: result.licence_id ?? result.licence?.licence_id ?? null,
   });
   history = history.slice(0, HISTORY_MAX);
   try {

@@ -9,7 +9,9 @@
 //
 // The answer has the shape of the server's POST /v1/verify answer: { verdict: "valid" |
 // "status_unknown" | "invalid", reason: { code, message }, licence fields … } plus
-// `offline: true`. A status list that is missing, not signed by the licence's agency, for
+// `offline: true`; a revoked, suspended, expired or not yet valid seal's answer also
+// carries the signature-checked licence as `licence`, and `status_as_of` /
+// `stale_list_as_of` give the time of the status list used or found out of date. A status list that is missing, not signed by the licence's agency, for
 // another list, or out of date (now ≥ exp or now ≥ iat + ttl) gives "status_unknown",
 // never "valid". Time is an argument (seconds since the epoch). Nothing here does I/O: the
 // caller passes the trust list, the licence types and a function that finds a cached
@@ -540,43 +542,14 @@ export async function verifySeal(text, ctx) {
     return fail('malformed', `a ${type.slug} has ${type.fields.length} fields, the seal ${seal.licence.fields.length}`);
   }
 
-  // Revoked or suspended? (Before the validity window, as the server: revoked wins.)
-  let status;
-  if (!seal.status) {
-    status = { state: 'unknown', reason: 'the licence carries no status-list reference' };
-  } else {
-    const keys = issuers.filter((i) => i.code === issuer.code);
-    const token = await ctx.statusList(seal.status.uri);
-    const found = token
-      ? await statusFromList(token, seal.status.uri, seal.status.idx, keys, now)
-      : { unknown: `no status list for ${seal.status.uri} is cached` };
-    const asOf = found.iat !== undefined ? { status_as_of: formatTime(found.iat) } : {};
-    if (found.unknown) {
-      status = { state: 'unknown', reason: found.unknown };
-    } else if (found.status === 0) {
-      status = { state: 'valid', source: 'status_list', as_of: formatTime(found.iat) };
-    } else if (found.status === 1) {
-      return fail('revoked', `revoked (status list of ${formatTime(found.iat)})`, asOf);
-    } else if (found.status === 2) {
-      return fail('suspended', `suspended (status list of ${formatTime(found.iat)})`, asOf);
-    } else {
-      status = { state: 'unknown', reason: `the status list gives the application-specific status ${found.status}` };
-    }
-  }
-
-  if (seal.iat > now + SKEW || seal.nbf > now + SKEW) {
-    return fail('not_yet_valid', `not yet valid: valid from ${formatTime(Math.max(seal.iat, seal.nbf))}`);
-  }
-  if (seal.exp !== null && seal.exp <= now - SKEW) {
-    return fail('expired', `expired on ${formatTime(seal.exp)}`);
-  }
   const fields = [];
   type.fields.forEach((f, i) => {
     const value = seal.licence.fields[i];
     if (value !== null) fields.push({ key: f.key, label_zh: f.label_zh, label_en: f.label_en, value });
   });
-  return {
-    verdict: status.state === 'valid' ? 'valid' : 'status_unknown',
+  // The licence as the server shows it; a genuine but revoked, suspended or expired
+  // licence's answer carries it too (as `licence`), so the counter sees whose it is.
+  const view = {
     licence_id: seal.licence.id,
     type: { code: type.code, slug: type.slug, name_zh: type.name_zh, name_en: type.name_en },
     issuer: { name: issuer.name, code: issuer.code, iss: issuer.iss, kid: issuer.kid },
@@ -587,9 +560,54 @@ export async function verifySeal(text, ctx) {
     fields,
     key_bound: false,
     holder_bound: false,
+  };
+
+  // Revoked or suspended? (Before the validity window, as the server: revoked wins.)
+  let status;
+  let staleAsOf = {};
+  if (!seal.status) {
+    status = { state: 'unknown', reason: 'the licence carries no status-list reference' };
+  } else {
+    const keys = issuers.filter((i) => i.code === issuer.code);
+    const token = await ctx.statusList(seal.status.uri);
+    const found = token
+      ? await statusFromList(token, seal.status.uri, seal.status.idx, keys, now)
+      : { unknown: `no status list for ${seal.status.uri} is cached` };
+    if (found.unknown) {
+      status = { state: 'unknown', reason: found.unknown };
+      if (found.iat !== undefined) staleAsOf = { stale_list_as_of: formatTime(found.iat) };
+    } else if (found.status === 0) {
+      status = { state: 'valid', source: 'status_list', as_of: formatTime(found.iat) };
+    } else if (found.status === 1) {
+      return fail('revoked', `revoked (status list of ${formatTime(found.iat)})`, {
+        status_as_of: formatTime(found.iat),
+        licence: view,
+      });
+    } else if (found.status === 2) {
+      return fail('suspended', `suspended (status list of ${formatTime(found.iat)})`, {
+        status_as_of: formatTime(found.iat),
+        licence: view,
+      });
+    } else {
+      status = { state: 'unknown', reason: `the status list gives the application-specific status ${found.status}` };
+    }
+  }
+
+  if (seal.iat > now + SKEW || seal.nbf > now + SKEW) {
+    return fail('not_yet_valid', `not yet valid: valid from ${formatTime(Math.max(seal.iat, seal.nbf))}`, {
+      licence: view,
+    });
+  }
+  if (seal.exp !== null && seal.exp <= now - SKEW) {
+    return fail('expired', `expired on ${formatTime(seal.exp)}`, { licence: view });
+  }
+  return {
+    verdict: status.state === 'valid' ? 'valid' : 'status_unknown',
+    ...view,
     status,
     status_reference: seal.status,
     checked_at: formatTime(now),
     offline: true,
+    ...staleAsOf,
   };
 }

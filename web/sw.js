@@ -69,8 +69,11 @@ async function networkFirst(request, cacheName, key) {
     return response;
   } catch (e) {
     const cached = await caches.match(key, { ignoreSearch: true });
-    if (cached) return cached;
-    throw e;
+    if (!cached) throw e;
+    // Marked, so the page knows the server did not answer.
+    const headers = new Headers(cached.headers);
+    headers.set('x-elicense-offline', '1');
+    return new Response(cached.body, { status: cached.status, statusText: cached.statusText, headers });
   }
 }
 

@@ -10,7 +10,7 @@
 //! and an SD-JWT of the same licence get the same verdict.
 
 use super::{
-    chain_error, check_issuer, Options, Registered, VerifiedLicence, VerifyError, Verifier,
+    chain_error, check_issuer, Options, Registered, VerifiedLicence, Verifier, VerifyError,
 };
 use crate::jose::b64u_encode;
 use crate::licence;
