@@ -3,6 +3,7 @@
 //! Exit codes: 0 valid (or success), 1 invalid licence, 2 error.
 
 mod cli_ledger;
+mod cli_qr;
 
 use clap::{Args, Parser, Subcommand};
 use elicense::issue::Issuer;
@@ -26,7 +27,8 @@ Quick start:
   elicense init                                   # root CA in keys/
   elicense agency add --name 示例市市场监督管理局 --code 11350100MB00000012
   elicense issue fixtures/requests/business_licence.json --agency 11350100MB00000012 --out bl.sdjwt
-  elicense verify bl.sdjwt
+  elicense verify bl.sdjwt                        # or the paper seal: elicense verify bl.seal.txt
+  elicense qr bl.seal.txt --out bl.png            # its QR code, for printing
   elicense present bl.sdjwt --disclose holder_name,business_scope --out shown.sdjwt";
 
 /// Issue and verify electronic licences (电子证照) as SD-JWT VCs under an agency PKI.
@@ -80,9 +82,15 @@ enum Command {
         /// The issuing agency's Unified Social Credit Code.
         #[arg(long)]
         agency: String,
-        /// Where to write the licence (default: standard output).
+        /// Where to write the licence (default: standard output). Its paper seal goes
+        /// beside it, as <name>.seal.txt.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Where to write the paper seal (EL1:…, what the QR code holds); default: beside
+        /// --out, or not written when the licence goes to standard output (the ledger
+        /// keeps it: `elicense qr ID`).
+        #[arg(long)]
+        seal_out: Option<PathBuf>,
         /// Signing time, RFC 3339 or seconds since the epoch (default: now).
         #[arg(long)]
         at: Option<String>,
@@ -99,6 +107,8 @@ enum Command {
     Reinstate(cli_ledger::ChangeArgs),
     /// Show a licence's status and history from the ledger.
     Status(cli_ledger::StatusArgs),
+    /// Write a licence's paper seal as a QR code (PNG or SVG) for printing.
+    Qr(cli_qr::QrArgs),
     /// The ledger: verify its integrity, sign checkpoints, print proofs.
     #[command(subcommand)]
     Ledger(cli_ledger::LedgerCommand),
@@ -361,6 +371,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             request,
             agency,
             out,
+            seal_out,
             at,
             no_ledger,
         } => {
@@ -381,6 +392,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 issuer.issue_recorded(&ledger, &req, iat, &cli.public_url, code.as_str())?
             };
             write_output(out.as_deref(), &issued.sd_jwt)?;
+            let seal_out = seal_out.or_else(|| out.as_deref().map(seal_path));
+            if let Some(p) = &seal_out {
+                std::fs::write(p, format!("{}\n", issued.seal)).map_err(|e| {
+                    fail(
+                        format!("{}: {e}", p.display()),
+                        "the licence was issued; choose a writable --seal-out, or print the seal later with `elicense qr ID`",
+                    )
+                })?;
+            }
             if no_ledger {
                 eprintln!(
                     "issued {} (not recorded: no status, cannot be revoked)",
@@ -389,12 +409,26 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             } else {
                 eprintln!("issued {} and recorded it in {}", issued.id, data.display());
             }
+            match (&seal_out, no_ledger) {
+                (Some(p), _) => eprintln!(
+                    "paper seal ({} characters) in {}; `elicense qr {} --out x.png` makes its QR code",
+                    issued.seal.len(),
+                    p.display(),
+                    p.display()
+                ),
+                (None, false) => eprintln!(
+                    "paper seal kept in the ledger; `elicense qr {} --out x.png` makes its QR code",
+                    issued.id
+                ),
+                (None, true) => eprintln!("paper seal not written (pass --seal-out)"),
+            }
         }
         Command::Present(args) => present(args)?,
         Command::Revoke(args) => return cli_ledger::change(data, Action::Revoke, &args),
         Command::Suspend(args) => return cli_ledger::change(data, Action::Suspend, &args),
         Command::Reinstate(args) => return cli_ledger::change(data, Action::Reinstate, &args),
         Command::Status(args) => return cli_ledger::status(data, &args),
+        Command::Qr(args) => return cli_qr::qr(&store, data, &args),
         Command::Ledger(cmd) => return cli_ledger::ledger(data, &store, &cli.log_origin, &cmd),
         Command::StatusList(cmd) => {
             return cli_ledger::status_list(data, &store, &cli.public_url, &cmd)
@@ -889,6 +923,11 @@ fn tamper_disclosure(sd_jwt: &str) -> String {
         parts[1] = elicense::jose::b64u_encode(forged.to_string());
     }
     parts.join("~")
+}
+
+/// Where `issue --out X` puts the seal: X with its extension replaced by `.seal.txt`.
+fn seal_path(out: &Path) -> PathBuf {
+    out.with_extension("seal.txt")
 }
 
 fn parse_time(at: Option<&str>) -> Result<i64, Failure> {
