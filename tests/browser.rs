@@ -266,6 +266,32 @@ fn tamper(seal: &str) -> String {
     format!("EL1:{}", base45::encode(z.finish().unwrap()))
 }
 
+/// One frame of a YUV4MPEG2 (4:2:0) video: the PNG's grey levels centred on white, in a
+/// 4:3 frame with a margin.
+fn y4m_frame(png: &[u8]) -> Vec<u8> {
+    let img = image::load_from_memory(png).unwrap().to_luma8();
+    let height = (img.height().max(img.width()) + 64).next_multiple_of(16);
+    let width = (height * 4 / 3).next_multiple_of(16);
+    let (dx, dy) = ((width - img.width()) / 2, (height - img.height()) / 2);
+    let mut out =
+        format!("YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\nFRAME\n").into_bytes();
+    for y in 0..height {
+        for x in 0..width {
+            let inside = x >= dx && y >= dy && x - dx < img.width() && y - dy < img.height();
+            out.push(if inside {
+                img.get_pixel(x - dx, y - dy).0[0]
+            } else {
+                255
+            });
+        }
+    }
+    out.resize(
+        out.len() + 2 * (width as usize / 2) * (height as usize / 2),
+        128,
+    );
+    out
+}
+
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -430,15 +456,12 @@ fn counter_page_in_headless_chromium() {
     let (mut server, l) = start();
     let shots = screenshot_dir();
     let work = tempfile::tempdir().unwrap();
+    let qr = elicense::qr::SealQr::new(&l.valid.seal).unwrap();
     let png = work.path().join("valid-seal.png");
-    std::fs::write(
-        &png,
-        elicense::qr::SealQr::new(&l.valid.seal)
-            .unwrap()
-            .to_png(6)
-            .unwrap(),
-    )
-    .unwrap();
+    std::fs::write(&png, qr.to_png(6).unwrap()).unwrap();
+    // Chromium's fake camera shows this (a Y4M video of the same QR code).
+    let camera = work.path().join("camera.y4m");
+    std::fs::write(&camera, y4m_frame(&qr.to_png(4).unwrap())).unwrap();
     let cases = json!({
         "valid": l.valid.seal,
         "revoked": l.revoked.seal,
@@ -448,6 +471,7 @@ fn counter_page_in_headless_chromium() {
         "sd_jwt": l.valid.sd_jwt,
         "holder": HOLDER,
         "photo": png,
+        "camera": camera,
         "profile": work.path().join("chromium-profile"),
         "chromium": CHROMIUM,
     });
@@ -519,6 +543,7 @@ fn counter_page_in_headless_chromium() {
         "paste_sd_jwt",
         "english",
         "photo_upload",
+        "camera_scan",
         "offline_valid",
         "offline_revoked",
         "offline_tampered",

@@ -68,9 +68,7 @@ fn world() -> World {
     let mut cases = Vec::new();
     let mut issue = |case, code, serial: &str, req: Option<LicenceRequest>| {
         let req = req.unwrap_or_else(|| request(serial));
-        let issued = a
-            .issue_recorded(&ledger, &req, ISSUED_AT, BASE, A)
-            .unwrap();
+        let issued = a.issue_recorded(&ledger, &req, ISSUED_AT, BASE, A).unwrap();
         cases.push((case, code, issued));
     };
     issue("valid", "valid", "700001", None);
@@ -89,8 +87,7 @@ fn world() -> World {
     }
     // A forgery by an agency under a root nobody trusts.
     let foreign = Issuer::new(agency_key(&foreign_store, FOREIGN)).unwrap();
-    let reference =
-        StatusReference::new(5, status_list_uri(BASE, FOREIGN, 0)).unwrap();
+    let reference = StatusReference::new(5, status_list_uri(BASE, FOREIGN, 0)).unwrap();
     let forged = foreign
         .issue_with_status(&request("700005"), ISSUED_AT, Some(&reference))
         .unwrap();
@@ -187,7 +184,10 @@ fn seal_and_sd_jwt_of_a_licence_get_the_same_verdict() {
         verdict(&w.verifier, &valid.seal, &bound),
         verdict(&w.verifier, &valid.sd_jwt, &bound)
     );
-    assert_eq!(verdict(&w.verifier, &valid.seal, &bound), "key_binding_failed");
+    assert_eq!(
+        verdict(&w.verifier, &valid.seal, &bound),
+        "key_binding_failed"
+    );
     // Before its validity or the certificate: not yet valid, for both.
     let early = Options::at(ISSUED_AT - 86_400 * 400);
     assert_eq!(verdict(&w.verifier, &valid.seal, &early), "not_yet_valid");
@@ -258,10 +258,17 @@ fn tampered_seals_are_rejected() {
     assert!(same_content * 50 < rejected, "{same_content} accepted");
 
     // Cut short, or with anything after it.
-    assert_ne!(verdict(&w.verifier, &valid[..valid.len() - 1], &opts), "valid");
+    assert_ne!(
+        verdict(&w.verifier, &valid[..valid.len() - 1], &opts),
+        "valid"
+    );
     assert_ne!(verdict(&w.verifier, &format!("{valid}0"), &opts), "valid");
     assert_eq!(
-        verdict(&w.verifier, &valid.to_lowercase().replacen("el1:", "EL1:", 1), &opts),
+        verdict(
+            &w.verifier,
+            &valid.to_lowercase().replacen("el1:", "EL1:", 1),
+            &opts
+        ),
         "malformed"
     );
 }
@@ -269,10 +276,9 @@ fn tampered_seals_are_rejected() {
 #[test]
 fn business_licence_seal_size_and_qr_version() {
     let w = world();
-    let issued = w
-        .a
-        .issue_recorded(&w.ledger, &request("20240301000123"), ISSUED_AT, BASE, A)
-        .unwrap();
+    let issued =
+        w.a.issue_recorded(&w.ledger, &request("20240301000123"), ISSUED_AT, BASE, A)
+            .unwrap();
     let compressed = base45::decode(&issued.seal[seal::PREFIX.len()..]).unwrap();
     let qr = SealQr::new(&issued.seal).unwrap();
     println!(
@@ -313,33 +319,40 @@ fn arb_claims() -> impl Strategy<Value = SealClaims> {
         1u32..1000,
         arb_text(60),
         proptest::collection::vec(proptest::option::weighted(0.8, arb_text(200)), 7),
-        (0i64..4_000_000_000, 0i64..4_000_000_000, proptest::option::of(0i64..i64::MAX)),
+        (
+            0i64..4_000_000_000,
+            0i64..4_000_000_000,
+            proptest::option::of(0i64..i64::MAX),
+        ),
         proptest::option::of((0u64..u64::MAX, "[a-z]{1,8}:[!-~]{1,80}")),
     )
-        .prop_map(|(t, serial, version, name, values, (iat, nbf, exp), status)| {
-            let id = LicenceId::new(t.code(), Uscc::parse(A).unwrap(), &serial, version).unwrap();
-            let fields = t
-                .fields()
-                .iter()
-                .zip(values)
-                .map(|(spec, v)| match v {
-                    None if spec.required => Some("必填".to_owned()),
-                    v => v,
-                })
-                .collect();
-            SealClaims {
-                iss: format!("{BASE}/agencies/{A}"),
-                iat,
-                nbf,
-                exp,
-                status: status.map(|(idx, uri)| StatusReference::new(idx, uri).unwrap()),
-                licence_id: id,
-                licence_type: t,
-                holder_name: name,
-                holder_id: "91350100M000100Y43".into(),
-                fields,
-            }
-        })
+        .prop_map(
+            |(t, serial, version, name, values, (iat, nbf, exp), status)| {
+                let id =
+                    LicenceId::new(t.code(), Uscc::parse(A).unwrap(), &serial, version).unwrap();
+                let fields = t
+                    .fields()
+                    .iter()
+                    .zip(values)
+                    .map(|(spec, v)| match v {
+                        None if spec.required => Some("必填".to_owned()),
+                        v => v,
+                    })
+                    .collect();
+                SealClaims {
+                    iss: format!("{BASE}/agencies/{A}"),
+                    iat,
+                    nbf,
+                    exp,
+                    status: status.map(|(idx, uri)| StatusReference::new(idx, uri).unwrap()),
+                    licence_id: id,
+                    licence_type: t,
+                    holder_name: name,
+                    holder_id: "91350100M000100Y43".into(),
+                    fields,
+                }
+            },
+        )
 }
 
 fn test_key() -> &'static Es256Signer {
@@ -511,7 +524,11 @@ fn qr_and_print_are_for_the_issuing_agency_only() {
         assert_eq!(a.status, 403, "{what}: {}", a.text());
         assert_eq!(a.json()["error"]["code"], "forbidden");
         let unknown = LicenceId::new("1001", Uscc::parse(A).unwrap(), "999999", 1).unwrap();
-        let a = get(&s, &format!("/v1/licences/{unknown}/{what}"), Some(&token_a));
+        let a = get(
+            &s,
+            &format!("/v1/licences/{unknown}/{what}"),
+            Some(&token_a),
+        );
         assert_eq!(a.status, 404, "{what}");
         let a = get(&s, &format!("/v1/licences/1.2.3/{what}"), Some(&token_a));
         assert_eq!(a.status, 400, "{what}");
@@ -526,7 +543,11 @@ fn qr_and_print_are_for_the_issuing_agency_only() {
     let qr = SealQr::new(&valid.seal).unwrap();
     assert_eq!(svg, qr.to_svg());
     assert!(svg.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));
-    let a = get(&s, &format!("/v1/licences/{id}/qr?format=png"), Some(&token_a));
+    let a = get(
+        &s,
+        &format!("/v1/licences/{id}/qr?format=png"),
+        Some(&token_a),
+    );
     assert_eq!(a.status, 200);
     assert_eq!(a.headers["content-type"], "image/png");
     assert_eq!(&a.body[..8], b"\x89PNG\r\n\x1a\n");
@@ -536,7 +557,11 @@ fn qr_and_print_are_for_the_issuing_agency_only() {
         img.width() as usize,
         (qr.width() + 8) * elicense::qr::DEFAULT_MODULE_PX as usize
     );
-    let a = get(&s, &format!("/v1/licences/{id}/qr?format=gif"), Some(&token_a));
+    let a = get(
+        &s,
+        &format!("/v1/licences/{id}/qr?format=gif"),
+        Some(&token_a),
+    );
     assert_eq!(a.status, 400);
 
     // The printable page.
@@ -605,5 +630,8 @@ fn ledger_keeps_seals_and_its_check_covers_them() {
         .insert(b"s1.2.156.3005.2.1001.none", second.as_bytes())
         .unwrap();
     let e = elicense::ledger::integrity::verify_db(w.ledger.db(), "x", &verifiers).unwrap_err();
-    assert!(e.to_string().contains("belongs to no issued licence"), "{e}");
+    assert!(
+        e.to_string().contains("belongs to no issued licence"),
+        "{e}"
+    );
 }

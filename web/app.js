@@ -241,17 +241,21 @@ function show(result, mode, source) {
 
 const CHINA = 'Asia/Shanghai';
 
+const DATE_TIME = new Intl.DateTimeFormat('en-CA', {
+  timeZone: CHINA,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+/** A time as YYYY-MM-DD HH:MM:SS in China time (the same in both languages). */
 function formatDateTime(ms) {
-  return new Date(ms).toLocaleString(lang(), {
-    timeZone: CHINA,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hour12: false,
-  });
+  const p = Object.fromEntries(DATE_TIME.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
 }
 
 /** A licence date as YYYY-MM-DD in China time (as the face fields are written). */
@@ -606,6 +610,9 @@ async function startCamera() {
         if (body.verdict) {
           stopCamera();
           show(body, 'online', 'camera');
+        } else if (body.error) {
+          // No code in this frame (or the server cannot read images): keep looking.
+          msg.textContent = `${t('camera_hint')} (${body.error.message})`;
         }
       }
     } catch (e) {

@@ -3,7 +3,8 @@
 //   node run.mjs <page url> <cases.json> <screenshot dir>
 //
 // cases.json: { valid, revoked, suspended, expired, tampered: seal texts, sd_jwt, holder,
-// photo: PNG path, profile: fresh user-data-dir, chromium: executable }.
+// photo: PNG path, camera: Y4M video path (the fake camera), profile: fresh user-data-dir,
+// chromium: executable }.
 // Prints "PASS name" / "FAIL name: why" per case, "SCREENSHOT path" per screenshot, and
 // "N passed, N failed" last; exits 1 if any case failed. Half-way it prints STOP_SERVER
 // and waits for a line "STOPPED" on standard input (the caller stops the server), then
@@ -47,10 +48,18 @@ const nextLine = () =>
 let passed = 0;
 let failed = 0;
 
+// The camera is Chromium's fake device playing c.camera (a Y4M video of a QR code).
+const CAMERA_FLAGS = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  `--use-file-for-fake-video-capture=${c.camera}`,
+];
+
 const ctx = await chromium.launchPersistentContext(c.profile, {
   executablePath: c.chromium,
   headless: true,
-  args: FLAGS,
+  args: [...FLAGS, ...CAMERA_FLAGS],
+  permissions: ['camera'],
   viewport: { width: 1280, height: 900 },
   locale: 'zh-CN',
   timezoneId: 'Asia/Shanghai',
@@ -224,6 +233,14 @@ await kase('photo_upload', async () => {
   await shot('10-photo-valid');
 });
 
+await kase('camera_scan', async () => {
+  const v = await verdictAfter(() => page.click('#camera'));
+  expectVerdict(v, 'valid', '有效', 'online');
+  const stopped = await page.evaluate(() => document.querySelector('#camera-box').hidden);
+  expect(stopped, 'the camera is still on after a code was read');
+  await shot('11-camera-valid');
+});
+
 await kase('offline_data_cached', async () => {
   await page.waitForFunction(
     () => document.body.dataset.cachedTrust === '1' && Number(document.body.dataset.cachedLists) >= 1,
@@ -252,7 +269,7 @@ await kase('offline_valid', async () => {
   expectVerdict(v, 'valid', '有效', 'offline');
   expect(v.modeText.startsWith('离线核验；状态截至'), `mode line: ${v.modeText}`);
   expect(v.face.includes(c.holder), 'the licence face does not show the holder');
-  await shot('11-valid-offline');
+  await shot('12-valid-offline');
 });
 
 await kase('offline_revoked', async () => {
@@ -260,12 +277,12 @@ await kase('offline_revoked', async () => {
   expectVerdict(v, 'revoked', '已撤销', 'offline');
   expect(v.modeText.startsWith('离线核验；状态截至'), `mode line: ${v.modeText}`);
   expect(v.face.includes(c.holder), 'the revoked licence\'s face is not shown');
-  await shot('12-revoked-offline');
+  await shot('13-revoked-offline');
 });
 
 await kase('offline_tampered', async () => {
   expectVerdict(await scan(c.tampered), 'not_genuine', '非真实证照', 'offline');
-  await shot('13-not-genuine-offline');
+  await shot('14-not-genuine-offline');
 });
 
 await kase('offline_sd_jwt', async () => {
@@ -274,7 +291,7 @@ await kase('offline_sd_jwt', async () => {
     await page.click('#paste-form button[type=submit]');
   });
   expectVerdict(v, 'needs_server', '需要联网核验', 'offline');
-  await shot('14-sd-jwt-offline');
+  await shot('15-sd-jwt-offline');
 });
 
 await kase('offline_stale_lists', async () => {
@@ -284,7 +301,7 @@ await kase('offline_stale_lists', async () => {
   expectVerdict(v, 'status_unknown', '状态未知', 'offline');
   expect(v.reason.includes('out of date'), `reason: ${v.reason}`);
   expect(v.modeText.includes('已过期'), `mode line: ${v.modeText}`);
-  await shot('15-status-unknown-stale-offline');
+  await shot('16-status-unknown-stale-offline');
 });
 
 await ctx.close();
