@@ -8,7 +8,8 @@
 //! server is stopped and the page verifies seals offline. Screenshots of every state go to
 //! `<target>/tmp/browser-screenshots/`.
 //!
-//! Needs `node` (>= 20), `/usr/bin/chromium` (Debian `chromium`) and `npm ci` in
+//! Needs `node` (>= 20), `/usr/bin/chromium` (Debian `chromium`; `ELICENSE_CHROMIUM` names
+//! another) and `npm ci` in
 //! `tests/browser`. Without them the tests print "SKIPPED: …" and pass — unless `CI` is set,
 //! where they fail and say what to install.
 
@@ -36,8 +37,12 @@ use time::OffsetDateTime;
 const A: &str = "11350100MB00000012";
 const B: &str = "11440300MB00000022";
 const HOLDER: &str = "示例科技有限公司";
-const CHROMIUM: &str = "/usr/bin/chromium";
-const INSTALL: &str = "apt-get install -y chromium nodejs npm && (cd tests/browser && npm ci)";
+/// Debian's Chromium; `ELICENSE_CHROMIUM` names another.
+fn chromium() -> PathBuf {
+    std::env::var_os("ELICENSE_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+}
+const INSTALL: &str = "apt-get install -y chromium chromium-driver fonts-wqy-microhei, Node.js >= 20 with npm, then (cd tests/browser && npm ci)";
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -67,8 +72,8 @@ fn tools_ready(need_browser: bool) -> bool {
         _ => missing.push("node".to_owned()),
     }
     if need_browser {
-        if !Path::new(CHROMIUM).exists() {
-            missing.push(CHROMIUM.to_owned());
+        if !chromium().exists() {
+            missing.push(chromium().display().to_string());
         }
         if !crate_dir()
             .join("tests/browser/node_modules/playwright-core/package.json")
@@ -82,9 +87,13 @@ fn tools_ready(need_browser: bool) -> bool {
     }
     let what = missing.join(", ");
     if std::env::var_os("CI").is_some() {
-        panic!("browser tests need {what}; install with: {INSTALL}");
+        panic!("browser tests need {what}; install: {INSTALL}");
     }
-    println!("SKIPPED: browser tests need {what} (install with: {INSTALL})");
+    // Straight to stderr, past the test harness's capture, so a plain `cargo test` shows it.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: browser tests need {what} (install: {INSTALL})"
+    );
     false
 }
 
@@ -473,7 +482,7 @@ fn counter_page_in_headless_chromium() {
         "photo": png,
         "camera": camera,
         "profile": work.path().join("chromium-profile"),
-        "chromium": CHROMIUM,
+        "chromium": chromium(),
     });
     let cases_path = work.path().join("cases.json");
     std::fs::write(&cases_path, cases.to_string()).unwrap();

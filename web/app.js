@@ -11,8 +11,8 @@ const HISTORY_MAX = 10;
 const MAX_LISTS_PER_ISSUER = 16;
 const WARM_EVERY_MS = 5 * 60 * 1000;
 const CAMERA_EVERY_MS = 500;
-const MAX_UPLOAD_BYTES = 1024 * 1024;
-const MAX_UPLOAD_SIDE = 2000;
+const MAX_UPLOAD_BYTES = 4 * 1024 * 1024;
+const MAX_UPLOAD_SIDE = 2400;
 
 const $ = (id) => document.getElementById(id);
 
@@ -225,7 +225,7 @@ function classify(result) {
   if (result.verdict === 'status_unknown') return 'status_unknown';
   const code = result.reason?.code;
   if (['revoked', 'suspended', 'expired', 'not_yet_valid'].includes(code)) return code;
-  if (['malformed', 'too_large', 'no_qr_code', 'unreadable_image'].includes(code)) return 'unreadable';
+  if (['malformed', 'too_large'].includes(code)) return 'unreadable';
   return 'not_genuine';
 }
 
