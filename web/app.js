@@ -432,7 +432,8 @@ function showScannerState() {
 function wireScanner() {
   const input = wedge();
   input.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') {
+    // Scanners end a code with Enter (or, set up so, Tab).
+    if (e.key === 'Enter' || (e.key === 'Tab' && input.value)) {
       e.preventDefault();
       const text = input.value;
       input.value = '';

@@ -66,6 +66,10 @@ const ctx = await chromium.launchPersistentContext(c.profile, {
 });
 const page = ctx.pages()[0] ?? (await ctx.newPage());
 page.on('pageerror', (e) => console.log(`pageerror: ${e.message}`));
+const cspViolations = [];
+page.on('console', (m) => {
+  if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+});
 
 async function shot(name) {
   const file = path.join(shotDir, `${name}.png`);
@@ -233,6 +237,29 @@ await kase('photo_upload', async () => {
   await shot('10-photo-valid');
 });
 
+await kase('photo_drop', async () => {
+  const b64 = fs.readFileSync(c.photo).toString('base64');
+  const v = await verdictAfter(async () => {
+    const dt = await page.evaluateHandle((data) => {
+      const bytes = Uint8Array.from(atob(data), (ch) => ch.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], 'seal.png', { type: 'image/png' }));
+      return transfer;
+    }, b64);
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
+  });
+  expectVerdict(v, 'valid', '有效', 'online');
+});
+
+await kase('scanner_tab_suffix', async () => {
+  const v = await verdictAfter(async () => {
+    await page.keyboard.type(c.revoked);
+    await page.keyboard.press('Tab');
+  });
+  expectVerdict(v, 'revoked', '已撤销', 'online');
+  expect(v.active === 'wedge', `focus moved to ${v.active}`);
+});
+
 await kase('camera_scan', async () => {
   const v = await verdictAfter(() => page.click('#camera'));
   expectVerdict(v, 'valid', '有效', 'online');
@@ -294,6 +321,12 @@ await kase('offline_sd_jwt', async () => {
   await shot('15-sd-jwt-offline');
 });
 
+await kase('offline_photo', async () => {
+  // No BarcodeDetector in Chromium on Linux: offline, a photo needs the server.
+  const v = await verdictAfter(() => page.setInputFiles('#photo', c.photo));
+  expectVerdict(v, 'needs_server', '需要联网核验', 'offline');
+});
+
 await kase('offline_stale_lists', async () => {
   // Two hours on: the cached status list (ttl one hour) is out of date.
   await page.clock.setFixedTime(Date.now() + 2 * 3600 * 1000);
@@ -302,6 +335,10 @@ await kase('offline_stale_lists', async () => {
   expect(v.reason.includes('out of date'), `reason: ${v.reason}`);
   expect(v.modeText.includes('已过期'), `mode line: ${v.modeText}`);
   await shot('16-status-unknown-stale-offline');
+});
+
+await kase('no_csp_violations', async () => {
+  expect(cspViolations.length === 0, `CSP violations: ${cspViolations.join(' | ')}`);
 });
 
 await ctx.close();
