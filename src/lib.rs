@@ -28,6 +28,7 @@ pub mod licence;
 pub mod metrics;
 pub mod pki;
 pub mod publish;
+pub mod scan;
 pub mod sdjwt;
 pub mod server;
 pub mod status_list;
