@@ -12,7 +12,7 @@ use crate::licence::LicenceRequest;
 use crate::licence::{self, identifier::LicenceId};
 use crate::publish::StatusPublisher;
 use crate::tokens::{authenticate, TokenStore};
-use crate::verify::{LicenceStatus, Options, StatusCheck, Verifier};
+use crate::verify::{LicenceStatus, Options, StatusCheck, VerifiedLicence, Verifier, VerifyError};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -23,7 +23,9 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Largest request body accepted.
+mod photo;
+
+/// Largest request body accepted (but for images, see [`crate::scan::MAX_IMAGE_BYTES`]).
 pub const MAX_BODY: usize = 128 * 1024;
 
 /// What the handlers share.
@@ -85,6 +87,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/readyz", get(readyz))
         .route("/v1/verify", post(verify))
+        .route("/v1/verify/image", photo::route())
         .route("/v1/licences/{identifier}/status", get(licence_status))
         .route(
             "/v1/licences/{identifier}/qr",
@@ -314,36 +317,46 @@ async fn verify(
             nonce: nonce.as_deref(),
             status: StatusCheck::Ledger(&state2.ledger),
         };
-        match state2.verifier.verify(&licence, &opts) {
-            Ok(v) => {
-                let unknown = match v.status() {
-                    LicenceStatus::Unknown { reason } => Some(reason.clone()),
-                    _ => None,
-                };
-                let mut j = serde_json::to_value(&v).unwrap_or(Value::Null);
-                j["verdict"] = if unknown.is_some() {
-                    "status_unknown".into()
-                } else {
-                    "valid".into()
-                };
-                j
-            }
-            Err(e) => json!({
-                "verdict": "invalid",
-                "reason": { "code": e.code(), "message": e.to_string() },
-                "checked_at": licence::format_time(opts.at),
-            }),
-        }
+        verdict_json(state2.verifier.verify(&licence, &opts), opts.at)
     })
     .await
     .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?;
+    count_verdict(&state, &verdict);
+    Ok(Json(verdict))
+}
+
+/// The answer of `/v1/verify` for a verification done at `at`.
+fn verdict_json(result: Result<VerifiedLicence, VerifyError>, at: i64) -> Value {
+    match result {
+        Ok(v) => {
+            let unknown = match v.status() {
+                LicenceStatus::Unknown { reason } => Some(reason.clone()),
+                _ => None,
+            };
+            let mut j = serde_json::to_value(&v).unwrap_or(Value::Null);
+            j["verdict"] = if unknown.is_some() {
+                "status_unknown".into()
+            } else {
+                "valid".into()
+            };
+            j
+        }
+        Err(e) => json!({
+            "verdict": "invalid",
+            "reason": { "code": e.code(), "message": e.to_string() },
+            "checked_at": licence::format_time(at),
+        }),
+    }
+}
+
+/// Counts a verdict in the metrics.
+fn count_verdict(state: &AppState, verdict: &Value) {
     let code = match verdict["verdict"].as_str() {
         Some("invalid") => verdict["reason"]["code"].as_str().unwrap_or("invalid"),
         Some(other) => other,
         None => "unknown",
     };
     state.metrics.verdict(code);
-    Ok(Json(verdict))
 }
 
 /// `GET /v1/licences/{identifier}/status`: the status only, never holder data.

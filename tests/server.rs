@@ -604,3 +604,135 @@ fn metrics_count_requests_by_route_pattern_and_verdicts() {
     }
     assert!(!m.body.contains(&id), "identifiers never reach metrics");
 }
+
+#[path = "common/photo.rs"]
+mod photo;
+
+fn post_image(s: &Server, content_type: &str, body: &[u8]) -> Answer {
+    answer(
+        agent()
+            .post(&format!("{}/v1/verify/image", s.url))
+            .header("content-type", content_type)
+            .send(body),
+    )
+}
+
+/// A PNG photo of a QR code holding `text`, straight and sharp.
+fn photo_of_code(text: &str) -> Vec<u8> {
+    let (n, dark) = photo::modules(text);
+    let shot = photo::Shot {
+        width: 800,
+        height: 600,
+        module_px: 4.0,
+        angle: 5.0,
+        tilt: (0.0, 0.0),
+        margin: 10.0,
+        paper: 230.0,
+        ink: 25.0,
+        table: 90.0,
+        shade: 0.2,
+        light: (0.5, 0.5),
+        blur: 0.6,
+        noise: 3.0,
+        jpeg: None,
+        seed: 5,
+    };
+    photo::encode(&photo::photograph(n, &dark, &shot), shot.jpeg)
+}
+
+#[test]
+fn images_that_hold_no_licence_get_a_4xx_saying_why() {
+    let s = start();
+    // A code that reads fine but holds something else.
+    let a = post_image(
+        &s,
+        "image/png",
+        &photo_of_code("HTTPS://SHOP.EXAMPLE/ORDER/12345"),
+    );
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert_eq!(a.error_code(), "not_a_licence");
+    assert!(a.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("does not hold a licence"));
+    // A licence-sized SD-JWT does not fit in a QR code; a seal-shaped text that is not a
+    // valid seal is not a licence either (until seals are read).
+    let mut rng = photo::Rng::new(8);
+    let a = post_image(
+        &s,
+        "image/png",
+        &photo_of_code(&photo::seal_like_text(&mut rng, 300)),
+    );
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert_eq!(a.error_code(), "not_a_licence");
+
+    // A photo with no code, larger than the service's usual body limit: the route has its
+    // own.
+    let clutter = photo::encode(&photo::clutter(2, 1600, 1200), None);
+    assert!(
+        clutter.len() > elicense::server::MAX_BODY,
+        "{}",
+        clutter.len()
+    );
+    let a = post_image(&s, "image/png", &clutter);
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert_eq!(a.error_code(), "no_qr_found");
+    assert!(a.body.contains("photograph the whole code"), "{}", a.body);
+
+    let mut bad = photo_of_code("HELLO");
+    bad.truncate(bad.len() / 2);
+    let cases: Vec<(&str, Answer, u16, &str)> = vec![
+        (
+            "50000 × 50000 declared",
+            post_image(&s, "image/png", &photo::png_header_only(50_000, 50_000)),
+            413,
+            "image_too_large",
+        ),
+        (
+            "over the byte cap",
+            post_image(
+                &s,
+                "image/jpeg",
+                &vec![0xff; elicense::scan::MAX_IMAGE_BYTES + 1],
+            ),
+            413,
+            "image_too_large",
+        ),
+        (
+            "truncated PNG",
+            post_image(&s, "image/png", &bad),
+            400,
+            "corrupt_image",
+        ),
+        (
+            "GIF labelled PNG",
+            post_image(&s, "image/png", b"GIF89a\x01\x00\x01\x00"),
+            415,
+            "unsupported_image",
+        ),
+        (
+            "wrong content type",
+            post_image(&s, "text/plain", &photo_of_code("HELLO")),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "no content type",
+            answer(
+                agent()
+                    .post(&format!("{}/v1/verify/image", s.url))
+                    .send(&b"\x89PNG"[..]),
+            ),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (what, a, status, code) in cases {
+        assert_eq!(a.status, status, "{what}: {}", a.body);
+        assert_eq!(a.error_code(), code, "{what}");
+    }
+    // The other routes keep their small limit.
+    let a = post(&s, "/v1/verify", "text/plain", &"A".repeat(200_000));
+    assert_eq!(a.status, 413);
+    assert_eq!(get(&s, "/healthz").status, 200);
+}
