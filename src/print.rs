@@ -80,9 +80,9 @@ td { vertical-align: top; padding: 2.2mm 0; border-bottom: 0.5pt solid #ccc; whi
 "#;
 
 fn row(out: &mut String, zh: &str, en: &str, value: &str) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<tr><th><span class=\"zh\">{}</span><span class=\"en\">{}</span></th><td>{}</td></tr>\n",
+        "<tr><th><span class=\"zh\">{}</span><span class=\"en\">{}</span></th><td>{}</td></tr>",
         escape_html(zh),
         escape_html(en),
         escape_html(value)

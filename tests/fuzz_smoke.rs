@@ -772,3 +772,135 @@ fn exhaustive_single_byte_mutations_of_valid_licences_never_verify() {
     }
     println!("{checked} mutations, none verified");
 }
+
+// ---------------------------------------------------------------------------------------
+// Paper seals: the `seal` target
+// ---------------------------------------------------------------------------------------
+
+/// A key to re-sign decoded seals with.
+fn seal_signer() -> &'static jose::Es256Signer {
+    static KEY: OnceLock<jose::Es256Signer> = OnceLock::new();
+    KEY.get_or_init(|| jose::Es256Signer::generate().unwrap().0)
+}
+
+/// A seal of the business-licence fixture under the real agency's kid, signed with the
+/// test key: it decodes fully and fails only at the signature.
+fn sample_seal() -> &'static str {
+    static SEAL: OnceLock<String> = OnceLock::new();
+    SEAL.get_or_init(|| {
+        let code = "11350100MB00000012";
+        let request: elicense::licence::LicenceRequest = serde_json::from_str(
+            &std::fs::read_to_string(crate_dir().join("fixtures/requests/business_licence.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        let licence = request.validate(&Uscc::parse(code).unwrap()).unwrap();
+        let pem =
+            std::fs::read_to_string(keys_dir().join(format!("agencies/{code}.crt.pem"))).unwrap();
+        let kid = pki::kid(&keys::pem_decode(&pem, "CERTIFICATE").unwrap());
+        let status = elicense::status_list::StatusReference::new(
+            42,
+            format!("https://elicense.example/v1/status-lists/{code}/0"),
+        )
+        .unwrap();
+        let claims = elicense::seal::SealClaims::from_licence(
+            &licence,
+            &format!("https://elicense.example/agencies/{code}"),
+            FIXED_AT,
+            Some(&status),
+        );
+        elicense::seal::encode(&claims, kid, seal_signer()).unwrap()
+    })
+}
+
+/// The seal text of raw COSE bytes (zlib, Base45, prefix), so that generated inputs
+/// reach the CBOR layers.
+fn wrap_cose(bytes: &[u8]) -> String {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(bytes).unwrap();
+    format!(
+        "{}{}",
+        elicense::seal::PREFIX,
+        base45::encode(z.finish().unwrap())
+    )
+}
+
+fn cose_of_seal(text: &str) -> Vec<u8> {
+    use std::io::Read as _;
+    let z = base45::decode(&text[elicense::seal::PREFIX.len()..]).unwrap();
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(&z[..])
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// `seal`: no panic anywhere; what decodes re-encodes to a seal with the same claims; a
+/// seal not signed by a trusted agency never verifies.
+fn check_seal(text: &str) {
+    let verified = verifier().verify(text, &Options::at(FIXED_AT));
+    if let Err(e) = &verified {
+        let _ = (e.code(), e.to_string());
+    }
+    let Ok(decoded) = elicense::seal::decode(text) else {
+        assert!(verified.is_err(), "verified but does not decode: {text}");
+        return;
+    };
+    assert!(verified.is_err(), "a test-key seal verified: {text}");
+    let again = elicense::seal::encode(decoded.claims(), decoded.kid(), seal_signer()).unwrap();
+    let redecoded = elicense::seal::decode(&again).unwrap();
+    assert_eq!(redecoded.claims(), decoded.claims());
+    assert!(redecoded
+        .verify_signature(&seal_signer().public_key())
+        .is_ok());
+}
+
+#[test]
+fn sample_seal_decodes_and_fails_only_at_the_signature() {
+    let e = verifier()
+        .verify(sample_seal(), &Options::at(FIXED_AT))
+        .unwrap_err();
+    assert_eq!(e.code(), "bad_signature");
+    check_seal(sample_seal());
+}
+
+proptest! {
+    #![proptest_config(config(CASES))]
+
+    #[test]
+    fn seal_shaped_strings_do_not_panic(text in "EL1:[0-9A-Z $%*+./:-]{0,600}") {
+        check_seal(&text);
+    }
+
+    #[test]
+    fn random_cose_bytes_do_not_panic(data in proptest::collection::vec(any::<u8>(), 0..700)) {
+        check_seal(&wrap_cose(&data));
+    }
+
+    #[test]
+    fn mutated_seals_do_not_panic(
+        at in any::<Index>(),
+        byte in any::<u8>(),
+        how in 0u8..4,
+    ) {
+        // Mutate the COSE bytes (re-wrapped, to get past zlib) or the text itself.
+        let mut cose = cose_of_seal(sample_seal());
+        let i = at.index(cose.len());
+        match how {
+            0 => cose[i] = byte,
+            1 => { cose.insert(i, byte); }
+            2 => { cose.remove(i); }
+            _ => {
+                let mut text = sample_seal().as_bytes().to_vec();
+                let j = at.index(text.len());
+                text[j] = byte;
+                if let Ok(t) = String::from_utf8(text) {
+                    check_seal(&t);
+                }
+                return Ok(());
+            }
+        }
+        check_seal(&wrap_cose(&cose));
+    }
+}
