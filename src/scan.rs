@@ -140,8 +140,10 @@ pub enum ScanError {
     /// Neither PNG nor JPEG.
     #[error("not a PNG or JPEG image: send a photo or screenshot as PNG or JPEG")]
     UnsupportedFormat,
-    /// The bytes start like a PNG or JPEG but do not decode.
-    #[error("the {kind} image is damaged or incomplete: send the file again")]
+    /// The bytes start like a PNG or JPEG but do not decode: damaged, truncated, or in an
+    /// encoding the decoder does not read (zune-jpeg reports arithmetic-coded, lossless and
+    /// 12-bit JPEG as undecodable, not as unsupported).
+    #[error("the {kind} image is damaged, incomplete, or in an encoding not read here (such as arithmetic-coded JPEG): send it again as an ordinary PNG or JPEG")]
     Corrupt {
         /// The format it claimed.
         kind: ImageKind,

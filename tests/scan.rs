@@ -273,7 +273,7 @@ fn oversized_images_are_refused_from_the_header_alone() {
     }
     // The same for a JPEG: a small one whose frame header is rewritten to 50000 × 50000.
     let mut j = jpeg(&photo::blank_page(16, 16));
-    let sof = j.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+    let sof = j.windows(4).position(|w| w == [0xff, 0xc0, 0, 11]).unwrap();
     j[sof + 5..sof + 9].copy_from_slice(&[0xc3, 0x50, 0xc3, 0x50]);
     let e = scan(&j).unwrap_err();
     assert!(
@@ -330,6 +330,27 @@ fn damaged_images_are_corrupt() {
             "{what}: the decoder's complaint is kept"
         );
     }
+}
+
+#[test]
+fn a_jpeg_in_an_encoding_not_read_is_refused_as_corrupt() {
+    // Marked as arithmetic-coded (SOF9) instead of baseline (SOF0).
+    let mut j = jpeg(&photo::clutter(9, 64, 64));
+    // The frame header of a one-component image: marker, then its length, 11.
+    let sof = j.windows(4).position(|w| w == [0xff, 0xc0, 0, 11]).unwrap();
+    j[sof + 1] = 0xc9;
+    let e = scan(&j).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ScanError::Corrupt {
+                kind: ImageKind::Jpeg,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("arithmetic-coded"), "{e}");
 }
 
 #[test]

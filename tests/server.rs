@@ -641,7 +641,7 @@ fn photo_of_code(text: &str) -> Vec<u8> {
 }
 
 #[test]
-fn images_that_hold_no_licence_get_a_4xx_saying_why() {
+fn photos_over_http_get_the_verify_answer_or_a_4xx_saying_why() {
     let s = start();
     // A code that reads fine but holds something else.
     let a = post_image(
@@ -665,6 +665,29 @@ fn images_that_hold_no_licence_get_a_4xx_saying_why() {
     );
     assert_eq!(a.status, 422, "{}", a.body);
     assert_eq!(a.error_code(), "not_a_licence");
+
+    // A code holding an SD-JWT signed by no one trusted: a licence, though not a valid
+    // one, so the answer is /v1/verify's (200, invalid), with where it was read from.
+    let b64 = |v: serde_json::Value| elicense::jose::b64u_encode(serde_json::to_vec(&v).unwrap());
+    let forged = format!(
+        "{}.{}.{}~",
+        b64(serde_json::json!({"alg": "ES256", "typ": "dc+sd-jwt", "kid": "AAAAAAAAAAA"})),
+        b64(serde_json::json!({"iss": "https://forger.example", "iat": NOW})),
+        elicense::jose::b64u_encode([7u8; 64])
+    );
+    let a = post_image(&s, "image/png", &photo_of_code(&forged));
+    assert_eq!(a.status, 200, "{}", a.body);
+    let v = a.json();
+    assert_eq!(v["verdict"], "invalid", "{v}");
+    assert_ne!(v["reason"]["code"], "malformed", "{v}");
+    assert_eq!(v["scan"]["media_type"], "image/png", "{v}");
+    assert_eq!(
+        (v["scan"]["width"].as_u64(), v["scan"]["height"].as_u64()),
+        (Some(800), Some(600))
+    );
+    // Counted as /v1/verify's verdicts are.
+    let m = get(&s, "/metrics");
+    assert!(m.body.contains("route=\"/v1/verify/image\""), "{}", m.body);
 
     // A photo with no code, larger than the service's usual body limit: the route has its
     // own.
