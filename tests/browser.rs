@@ -549,6 +549,8 @@ fn counter_page_in_headless_chromium() {
         "scanner_expired",
         "scanner_tampered",
         "scanner_garbage",
+        "focus_returns_after_click",
+        "scan_after_opening_help",
         "paste_sd_jwt",
         "english",
         "photo_upload",

@@ -457,15 +457,19 @@ function wireScanner() {
   });
   // After a click on a button or elsewhere, the scanner is ready again.
   document.addEventListener('click', (e) => {
-    if (e.target.closest('textarea, input[type=file], label[for=photo], details summary')) return;
+    if (e.target.closest('textarea, input[type=file], label[for=photo]')) return;
     setTimeout(focusWedge, 0);
   });
-  // A scanner's keystrokes while nothing has focus go to the scanner input.
-  document.addEventListener('keydown', (e) => {
-    if ((document.activeElement === document.body || document.activeElement === null) && e.key.length === 1) {
-      input.focus({ preventScroll: true });
-    }
-  });
+  // A scanner's keystrokes while focus is on no text field (a button, the help, nothing)
+  // go to the scanner input. Space and Enter keep their meaning for keyboard users.
+  document.addEventListener(
+    'keydown',
+    (e) => {
+      if (e.key.length !== 1 || e.key === ' ' || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (document.activeElement !== input && !userIsEditing()) input.focus({ preventScroll: true });
+    },
+    true,
+  );
   window.addEventListener('focus', () => setTimeout(focusWedge, 0));
 }
 

@@ -191,6 +191,14 @@ await kase('focus_returns_after_click', async () => {
   expect(active === 'wedge', `focus is on ${active}`);
 });
 
+await kase('scan_after_opening_help', async () => {
+  // Focus left on the help's summary (keyboard users): a scan still reaches the page.
+  await page.focus('.help summary');
+  const v = await scan(c.valid);
+  expectVerdict(v, 'valid', '有效', 'online');
+  expect(v.active === 'wedge', `focus is on ${v.active}`);
+});
+
 await kase('paste_sd_jwt', async () => {
   const v = await verdictAfter(async () => {
     await page.fill('#paste', c.sd_jwt);
