@@ -323,8 +323,10 @@ fn verify_online(server: &Server, licence: &str) -> Value {
     serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
 }
 
+/// `<target>/tmp/browser-screenshots/`, emptied: only this run's pictures.
 fn screenshot_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
