@@ -2,7 +2,8 @@
 //!
 //! Signing is coalesced: [`StatusPublisher::refresh`] re-signs only the lists the ledger
 //! reports changed since the previous refresh (however many changes that was), plus lists
-//! whose token has used up half its validity. The server calls it on a timer; the CLI
+//! whose token has used up half its validity or half its `ttl` (after which verifiers
+//! holding a copy treat it as stale). The server calls it on a timer; the CLI
 //! after a change.
 
 use crate::issue::{status_list_uri, IssueError, Issuer};
@@ -45,7 +46,7 @@ impl StatusPublisher {
     }
 
     /// Re-signs the lists changed since the last refresh and those past half their
-    /// validity, with each list's own agency's key (`issuer_for`). Returns how many were
+    /// validity or half their `ttl`, whichever comes first, with each list's own agency's key (`issuer_for`). Returns how many were
     /// signed. A list whose agency has no key here is skipped and stays changed.
     pub fn refresh<'i>(
         &self,
@@ -54,10 +55,14 @@ impl StatusPublisher {
         now: i64,
     ) -> Result<usize, PublishError> {
         let mut todo = ledger.take_changed_lists();
+        // Verifiers treat a list as stale after `ttl` (and expired at `exp`): re-signing at
+        // half of the shorter keeps every served list usable for at least half of it.
+        let ttl = i64::try_from(self.ttl).unwrap_or(i64::MAX);
+        let max_age = self.valid_for.min(ttl) / 2;
         {
             let tokens = self.tokens.read().unwrap_or_else(PoisonError::into_inner);
             for (key, p) in tokens.iter() {
-                if now >= p.iat + self.valid_for / 2 && !todo.contains(key) {
+                if now >= p.iat + max_age && !todo.contains(key) {
                     todo.push(key.clone());
                 }
             }

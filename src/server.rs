@@ -24,7 +24,9 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Largest request body accepted.
+mod photo;
+
+/// Largest request body accepted (but for images, see [`crate::scan::MAX_IMAGE_BYTES`]).
 pub const MAX_BODY: usize = 128 * 1024;
 
 /// What the handlers share.
@@ -99,6 +101,8 @@ pub enum Access {
     Agency,
     /// Health and metrics probes: not rate limited.
     Operations,
+    /// The counter page's static files: not rate limited.
+    Page,
 }
 
 /// One endpoint the router serves.
@@ -125,10 +129,10 @@ fn table(limits: &Limits) -> Vec<(Endpoint, Handler)> {
         .saturating_mul(limits.max_batch)
         .clamp(limits.max_body, 16 << 20);
     let e = |method: Method, path: &'static str, access: Access, handler: Handler| {
-        let body_limit = if path == "/v1/licences/batch" {
-            batch_body
-        } else {
-            limits.max_body
+        let body_limit = match path {
+            "/v1/licences/batch" => batch_body,
+            "/v1/verify/image" => crate::scan::MAX_IMAGE_BYTES,
+            _ => limits.max_body,
         };
         (
             Endpoint {
@@ -140,12 +144,13 @@ fn table(limits: &Limits) -> Vec<(Endpoint, Handler)> {
             handler,
         )
     };
-    vec![
+    let mut table = vec![
         e(Method::GET, "/healthz", Operations, get(public::healthz)),
         e(Method::GET, "/readyz", Operations, get(public::readyz)),
         e(Method::GET, "/metrics", Operations, get(public::metrics)),
         e(Method::GET, "/openapi.json", Public, get(openapi::serve)),
         e(Method::POST, "/v1/verify", Public, post(public::verify)),
+        e(Method::POST, "/v1/verify/image", Public, photo::route()),
         e(
             Method::GET,
             "/v1/licences/{identifier}/status",
@@ -230,7 +235,16 @@ fn table(limits: &Limits) -> Vec<(Endpoint, Handler)> {
             Agency,
             post(agency::reinstate),
         ),
-    ]
+    ];
+    for (path, _) in crate::web::paths() {
+        table.push(e(
+            Method::GET,
+            path,
+            Access::Page,
+            crate::web::handler(path),
+        ));
+    }
+    table
 }
 
 /// Every endpoint the router serves, in the order it registers them.
@@ -250,9 +264,14 @@ pub fn app(state: Arc<AppState>) -> Router {
         // A declared Content-Length over the limit is refused before the body is read;
         // a body that runs over it while streaming is cut off at the limit.
         let handler: Handler = handler.layer(DefaultBodyLimit::max(endpoint.body_limit));
-        let handler: Handler = handler.layer(tower_http::limit::RequestBodyLimitLayer::new(
-            endpoint.body_limit,
-        ));
+        // (The photo route refuses a declared size itself, with its own error code.)
+        let handler: Handler = if endpoint.path == "/v1/verify/image" {
+            handler
+        } else {
+            handler.layer(tower_http::limit::RequestBodyLimitLayer::new(
+                endpoint.body_limit,
+            ))
+        };
         let handler = match (endpoint.access, &limiter) {
             (Access::Public, Some(l)) => handler.route_layer(axum::middleware::from_fn_with_state(
                 l.clone(),

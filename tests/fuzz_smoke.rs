@@ -18,6 +18,7 @@ use elicense::keys::{self, KeyStore};
 use elicense::licence::codes::{self, HolderCode, HolderKind, ResidentId, Uscc};
 use elicense::licence::identifier::LicenceId;
 use elicense::pki;
+use elicense::scan::{scan_with, ImageKind, ScanError, ScanLimits};
 use elicense::sdjwt::{self, Disclosure, SdJwt, Serialization};
 use elicense::verify::{Options, Verifier};
 use proptest::prelude::*;
@@ -146,6 +147,15 @@ fn certificates() -> &'static [Vec<u8>] {
         assert!(out.len() >= 4, "only {} certificates", out.len());
         out
     })
+}
+
+#[path = "common/photo.rs"]
+mod photo;
+
+/// Small PNG and JPEG photos of a QR code, to mutate.
+fn code_photos() -> &'static [(&'static str, Vec<u8>)] {
+    static PHOTOS: OnceLock<Vec<(&'static str, Vec<u8>)>> = OnceLock::new();
+    PHOTOS.get_or_init(photo::small_code_photos)
 }
 
 fn config(cases: u32) -> ProptestConfig {
@@ -390,6 +400,31 @@ fn check_certificate(der: &[u8]) {
 }
 
 /// Every text check (verification included).
+/// The `image_scan` target's check: small caps, as there.
+fn check_image(data: &[u8]) {
+    let limits = ScanLimits {
+        max_bytes: 1 << 20,
+        max_side: 1024,
+        max_pixels: 1 << 18,
+    };
+    let sniffed = ImageKind::sniff(data);
+    match scan_with(data, &limits) {
+        Ok(s) => {
+            assert_eq!(Some(s.kind), sniffed, "read as another format");
+            assert!(u64::from(s.width) * u64::from(s.height) <= limits.max_pixels);
+        }
+        Err(e) => {
+            let _ = (e.to_string(), e.code());
+            if sniffed.is_none() {
+                assert!(
+                    matches!(e, ScanError::UnsupportedFormat),
+                    "not PNG or JPEG, but {e:?}"
+                );
+            }
+        }
+    }
+}
+
 fn check_text(text: &str) {
     check_sdjwt(text);
     check_disclosure(text);
@@ -584,6 +619,31 @@ proptest! {
         if let Ok(text) = std::str::from_utf8(&data) {
             check_text(text);
         }
+    }
+
+    #[test]
+    fn image_like_bytes_do_not_panic(
+        magic in prop_oneof![
+            Just(&b""[..]),
+            Just(&b"\x89PNG\r\n\x1a\n"[..]),
+            Just(&b"\xff\xd8\xff"[..]),
+        ],
+        data in proptest::collection::vec(any::<u8>(), 0..600),
+    ) {
+        let mut bytes = magic.to_vec();
+        bytes.extend_from_slice(&data);
+        check_image(&bytes);
+    }
+
+    #[test]
+    fn mutated_images_do_not_panic(which in any::<Index>(), m in mutation(), cut in any::<Index>()) {
+        let (_, original) = which.get(code_photos());
+        let mut bytes = mutate_bytes(original, 0, &m);
+        // A quarter of the cases also lose their tail.
+        if cut.index(4) == 0 {
+            bytes.truncate(cut.index(bytes.len() + 1));
+        }
+        check_image(&bytes);
     }
 
     #[test]

@@ -438,3 +438,164 @@ fn metrics_count_requests_by_route_pattern_and_verdicts() {
     }
     assert!(!m.body.contains(&id), "identifiers never reach metrics");
 }
+
+#[path = "common/photo.rs"]
+mod photo;
+
+fn post_image(s: &Server, content_type: &str, body: &[u8]) -> Answer {
+    answer(
+        agent()
+            .post(&format!("{}/v1/verify/image", s.url))
+            .header("content-type", content_type)
+            .send(body),
+    )
+}
+
+/// A PNG photo of a QR code holding `text`, straight and sharp.
+fn photo_of_code(text: &str) -> Vec<u8> {
+    let (n, dark) = photo::modules(text);
+    let shot = photo::Shot {
+        width: 800,
+        height: 600,
+        module_px: 4.0,
+        angle: 5.0,
+        tilt: (0.0, 0.0),
+        margin: 10.0,
+        paper: 230.0,
+        ink: 25.0,
+        table: 90.0,
+        shade: 0.2,
+        light: (0.5, 0.5),
+        blur: 0.6,
+        noise: 3.0,
+        jpeg: None,
+        seed: 5,
+    };
+    photo::encode(&photo::photograph(n, &dark, &shot), shot.jpeg)
+}
+
+#[test]
+fn photos_over_http_get_the_verify_answer_or_a_4xx_saying_why() {
+    let s = start();
+    // A code that reads fine but holds something else.
+    let a = post_image(
+        &s,
+        "image/png",
+        &photo_of_code("HTTPS://SHOP.EXAMPLE/ORDER/12345"),
+    );
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert_eq!(a.error_code(), "not_a_licence");
+    assert!(a.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("does not hold a licence"));
+    // A code that claims to be a paper seal (EL1:) but does not decode is a damaged or
+    // forged licence: /v1/verify's answer, invalid and malformed — not "not a licence".
+    let mut rng = photo::Rng::new(8);
+    let a = post_image(
+        &s,
+        "image/png",
+        &photo_of_code(&photo::seal_like_text(&mut rng, 300)),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.json()["verdict"], "invalid", "{}", a.body);
+    assert_eq!(a.json()["reason"]["code"], "malformed", "{}", a.body);
+
+    // A code holding an SD-JWT signed by no one trusted: a licence, though not a valid
+    // one, so the answer is /v1/verify's (200, invalid), with where it was read from.
+    let b64 = |v: serde_json::Value| elicense::jose::b64u_encode(serde_json::to_vec(&v).unwrap());
+    let forged = format!(
+        "{}.{}.{}~",
+        b64(serde_json::json!({"alg": "ES256", "typ": "dc+sd-jwt", "kid": "AAAAAAAAAAA"})),
+        b64(serde_json::json!({"iss": "https://forger.example", "iat": NOW})),
+        elicense::jose::b64u_encode([7u8; 64])
+    );
+    let a = post_image(&s, "image/png", &photo_of_code(&forged));
+    assert_eq!(a.status, 200, "{}", a.body);
+    let v = a.json();
+    assert_eq!(v["verdict"], "invalid", "{v}");
+    assert_ne!(v["reason"]["code"], "malformed", "{v}");
+    assert_eq!(v["scan"]["media_type"], "image/png", "{v}");
+    assert_eq!(
+        (v["scan"]["width"].as_u64(), v["scan"]["height"].as_u64()),
+        (Some(800), Some(600))
+    );
+    // Counted as /v1/verify's verdicts are.
+    let m = get(&s, "/metrics");
+    assert!(m.body.contains("route=\"/v1/verify/image\""), "{}", m.body);
+
+    // A photo with no code, larger than the service's usual body limit: the route has its
+    // own.
+    let clutter = photo::encode(&photo::clutter(2, 1600, 1200), None);
+    assert!(
+        clutter.len() > elicense::server::MAX_BODY,
+        "{}",
+        clutter.len()
+    );
+    let a = post_image(&s, "image/png", &clutter);
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert_eq!(a.error_code(), "no_qr_found");
+    assert!(a.body.contains("photograph the whole code"), "{}", a.body);
+
+    let mut bad = photo_of_code("HELLO");
+    bad.truncate(bad.len() / 2);
+    let cases: Vec<(&str, Answer, u16, &str)> = vec![
+        (
+            "50000 × 50000 declared",
+            post_image(&s, "image/png", &photo::png_header_only(50_000, 50_000)),
+            413,
+            "image_too_large",
+        ),
+        (
+            "truncated PNG",
+            post_image(&s, "image/png", &bad),
+            400,
+            "corrupt_image",
+        ),
+        (
+            "GIF labelled PNG",
+            post_image(&s, "image/png", b"GIF89a\x01\x00\x01\x00"),
+            415,
+            "unsupported_image",
+        ),
+        (
+            "wrong content type",
+            post_image(&s, "text/plain", &photo_of_code("HELLO")),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "no content type",
+            answer(
+                agent()
+                    .post(&format!("{}/v1/verify/image", s.url))
+                    .send(&b"\x89PNG"[..]),
+            ),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (what, a, status, code) in cases {
+        assert_eq!(a.status, status, "{what}: {}", a.body);
+        assert_eq!(a.error_code(), code, "{what}");
+    }
+    // Over the byte cap, refused from the declared length before anything is read (the
+    // client may be sending it still).
+    let (status, body) = raw(
+        &s,
+        format!(
+            "POST /v1/verify/image HTTP/1.1\r\nHost: t\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+            elicense::scan::MAX_IMAGE_BYTES + 1
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("image_too_large"), "{body}");
+    // The other routes keep their small limit.
+    let (status, body) = raw(
+        &s,
+        b"POST /v1/verify HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 200000\r\n\r\n",
+    );
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(get(&s, "/healthz").status, 200);
+}

@@ -402,4 +402,18 @@ fn status_lists_are_re_signed_after_changes_coalesced() {
             .unwrap(),
         1
     );
+    // … or half their ttl (3600 s), so a served list is never nearly stale.
+    let signed = T0 + 20 + 43_200;
+    assert_eq!(
+        publisher
+            .refresh(&w.ledger, &issuer_for, signed + 1_799)
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        publisher
+            .refresh(&w.ledger, &issuer_for, signed + 1_800)
+            .unwrap(),
+        1
+    );
 }

@@ -67,6 +67,7 @@ impl Modify for AgencyToken {
         super::public::metrics,
         serve,
         super::public::verify,
+        super::photo::verify_image,
         super::public::licence_status,
         super::public::status_list,
         super::public::trust_list,
@@ -89,13 +90,44 @@ impl Modify for AgencyToken {
         (name = "agency", description = "For issuing agencies, with a bearer token: issue, revoke, suspend, reinstate — own licences only"),
         (name = "ledger", description = "The tamper-evident ledger: signed checkpoints and Merkle proofs"),
         (name = "operations", description = "Health, readiness and metrics"),
+        (name = "counter page", description = "The counter verification page and its files (served from the binary)"),
     )
 )]
 struct ApiDoc;
 
-/// The OpenAPI document.
+/// The OpenAPI document: the annotated API endpoints, and the counter page's files.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+    use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+    let mut doc = ApiDoc::openapi();
+    for (path, content_type) in crate::web::paths() {
+        let what = if path == "/" {
+            "The counter verification page (窗口核验页面)".to_owned()
+        } else {
+            format!("A file of the counter page ({content_type})")
+        };
+        let operation = OperationBuilder::new()
+            .tag("counter page")
+            .summary(Some(what))
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("The file, with an ETag; Cache-Control: no-cache")
+                    .content(content_type, ContentBuilder::new().build())
+                    .build(),
+            )
+            .response(
+                "304",
+                ResponseBuilder::new()
+                    .description("Not modified (If-None-Match)")
+                    .build(),
+            )
+            .build();
+        doc.paths
+            .paths
+            .insert(path.to_owned(), PathItem::new(HttpMethod::Get, operation));
+    }
+    doc
 }
 
 /// `GET /openapi.json`: this document.

@@ -86,36 +86,46 @@ pub(super) async fn verify(
             nonce: nonce.as_deref(),
             status: StatusCheck::Ledger(&state2.ledger),
         };
-        match state2.verifier.verify(&licence, &opts) {
-            Ok(v) => {
-                let unknown = match v.status() {
-                    LicenceStatus::Unknown { reason } => Some(reason.clone()),
-                    _ => None,
-                };
-                let mut j = serde_json::to_value(&v).unwrap_or(Value::Null);
-                j["verdict"] = if unknown.is_some() {
-                    "status_unknown".into()
-                } else {
-                    "valid".into()
-                };
-                j
-            }
-            Err(e) => json!({
-                "verdict": "invalid",
-                "reason": { "code": e.code(), "message": e.to_string() },
-                "checked_at": licence::format_time(opts.at),
-            }),
-        }
+        verdict_json(state2.verifier.verify(&licence, &opts), opts.at)
     })
     .await
     .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?;
+    count_verdict(&state, &verdict);
+    Ok(Json(verdict))
+}
+
+/// The answer of `/v1/verify` for a verification done at `at`.
+pub(super) fn verdict_json(
+    result: Result<crate::verify::VerifiedLicence, crate::verify::VerifyError>,
+    at: i64,
+) -> Value {
+    match result {
+        Ok(v) => {
+            let unknown = matches!(v.status(), LicenceStatus::Unknown { .. });
+            let mut j = serde_json::to_value(&v).unwrap_or(Value::Null);
+            j["verdict"] = if unknown {
+                "status_unknown".into()
+            } else {
+                "valid".into()
+            };
+            j
+        }
+        Err(e) => json!({
+            "verdict": "invalid",
+            "reason": { "code": e.code(), "message": e.to_string() },
+            "checked_at": licence::format_time(at),
+        }),
+    }
+}
+
+/// Counts a verdict in the metrics.
+pub(super) fn count_verdict(state: &AppState, verdict: &Value) {
     let code = match verdict["verdict"].as_str() {
         Some("invalid") => verdict["reason"]["code"].as_str().unwrap_or("invalid"),
         Some(other) => other,
         None => "unknown",
     };
     state.metrics.verdict(code);
-    Ok(Json(verdict))
 }
 
 /// `GET /v1/licences/{identifier}/status`: the status only, never holder data.
