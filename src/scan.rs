@@ -9,6 +9,10 @@
 //!
 //! Every cap is checked before the pixels are decoded: the body length first, then the
 //! dimensions the header declares. Pure: no I/O, no clock.
+//!
+//! A PNG cut short is [`ScanError::Corrupt`]; a JPEG cut short inside its image data is
+//! not (the JPEG decoder fills in what is missing), and reads as whatever remains of the
+//! picture.
 
 use image::{DynamicImage, ImageReader, Limits};
 use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
