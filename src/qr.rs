@@ -61,6 +61,16 @@ impl SealQr {
         self.code.width()
     }
 
+    /// The modules row by row, `true` for dark, without the quiet zone (`width()²` of
+    /// them): what every rendering draws.
+    pub fn modules(&self) -> Vec<bool> {
+        self.code
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect()
+    }
+
     /// An SVG document, one user unit per module, quiet zone included; it scales to any
     /// size (`width`/`height` are in modules).
     pub fn to_svg(&self) -> String {

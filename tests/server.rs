@@ -474,6 +474,29 @@ fn photo_of_code(text: &str) -> Vec<u8> {
     photo::encode(&photo::photograph(n, &dark, &shot), shot.jpeg)
 }
 
+/// A phone photo of a printed seal: 1920×1080 JPEG, turned and tilted a little.
+fn photo_of_seal(seal: &str) -> Vec<u8> {
+    let (n, dark) = photo::modules(seal);
+    let shot = photo::Shot {
+        width: 1920,
+        height: 1080,
+        module_px: 6.0,
+        angle: 12.0,
+        tilt: (0.0002, -0.0001),
+        margin: 40.0,
+        paper: 225.0,
+        ink: 30.0,
+        table: 70.0,
+        shade: 0.25,
+        light: (0.4, 0.6),
+        blur: 0.8,
+        noise: 4.0,
+        jpeg: Some(85),
+        seed: 11,
+    };
+    photo::encode(&photo::photograph(n, &dark, &shot), shot.jpeg)
+}
+
 #[test]
 fn photos_over_http_get_the_verify_answer_or_a_4xx_saying_why() {
     let s = start();
@@ -520,6 +543,13 @@ fn photos_over_http_get_the_verify_answer_or_a_4xx_saying_why() {
         (v["scan"]["width"].as_u64(), v["scan"]["height"].as_u64()),
         (Some(800), Some(600))
     );
+    // A photo of a real paper seal's QR code: the licence, valid, as /v1/verify says.
+    let a = post_image(&s, "image/jpeg", &photo_of_seal(&s.seals[0]));
+    assert_eq!(a.status, 200, "{}", a.body);
+    let v = a.json();
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert_eq!(v["licence_id"], s.licences[0].0.as_str(), "{v}");
+    assert_eq!(v["scan"]["media_type"], "image/jpeg", "{v}");
     // Counted as /v1/verify's verdicts are.
     let m = get(&s, "/metrics");
     assert!(m.body.contains("route=\"/v1/verify/image\""), "{}", m.body);

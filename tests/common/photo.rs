@@ -1,6 +1,6 @@
 //! Synthetic photos of QR codes, for the image tests and the scan benchmark.
 //!
-//! A QR code rendered by the project's encoder (`qrcode`, level Q) holding seal-like text
+//! A QR code laid out by the project (`elicense::qr::SealQr`, level Q) holding seal-like text
 //! is printed on a sheet of paper lying on a table, and photographed: rotated, scaled,
 //! perspective-warped, unevenly lit, blurred, noised, and saved as PNG or JPEG. Every
 //! photo is determined by its seed.
@@ -61,16 +61,28 @@ pub fn seal_like_text(rng: &mut Rng, len: usize) -> String {
     s
 }
 
-/// The modules of `text` at level Q with a 4-module quiet zone: (side, dark?).
+/// The modules of `text` as the project lays out a seal's QR code (`elicense::qr::SealQr`:
+/// level Q) with a 4-module quiet zone: (side, dark?).
 pub fn modules(text: &str) -> (usize, Vec<bool>) {
-    let code = QrCode::with_error_correction_level(text, EcLevel::Q).unwrap();
-    let n0 = code.width();
-    let colors = code.to_colors();
+    // Text that is no seal (lower case, `~`: an SD-JWT, a URL) is laid out by the same
+    // encoder in byte mode, for the not-a-licence cases.
+    let (n0, dark) = match elicense::qr::SealQr::new(text) {
+        Ok(code) => (code.width(), code.modules()),
+        Err(_) => {
+            let code = QrCode::with_error_correction_level(text, EcLevel::Q).unwrap();
+            let dark = code
+                .to_colors()
+                .into_iter()
+                .map(|c| c == Color::Dark)
+                .collect();
+            (code.width(), dark)
+        }
+    };
     let n = n0 + 8;
     let mut out = vec![false; n * n];
     for y in 0..n0 {
         for x in 0..n0 {
-            out[(y + 4) * n + x + 4] = colors[y * n0 + x] == Color::Dark;
+            out[(y + 4) * n + x + 4] = dark[y * n0 + x];
         }
     }
     (n, out)

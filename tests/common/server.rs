@@ -34,6 +34,8 @@ pub struct Server {
     pub url: String,
     pub ledger: Arc<Ledger>,
     pub licences: Vec<(String, String)>,
+    /// The paper seals of `licences`, in the same order.
+    pub seals: Vec<String>,
     pub tokens: TokenStore,
     pub keys: PathBuf,
     pub data: PathBuf,
@@ -76,6 +78,7 @@ pub fn start_with(limits: Limits) -> Server {
     let ledger = Ledger::open(data.path()).unwrap();
     let issuer = Issuer::new(store.agency_key(&Uscc::parse(A).unwrap()).unwrap()).unwrap();
     let mut licences = Vec::new();
+    let mut seals = Vec::new();
     for i in 0..3 {
         let mut r: LicenceRequest = serde_json::from_str(include_str!(
             "../../fixtures/requests/business_licence.json"
@@ -85,11 +88,13 @@ pub fn start_with(limits: Limits) -> Server {
         let issued = issuer
             .issue_recorded(&ledger, &r, NOW - 100, BASE, A)
             .unwrap();
+        seals.push(issued.seal);
         licences.push((issued.id.to_string(), issued.sd_jwt));
     }
     drop(ledger);
     let mut s = start_in(keys.path(), data.path(), limits);
     s.licences = licences;
+    s.seals = seals;
     s.dirs = Some((keys, data));
     s
 }
@@ -138,6 +143,7 @@ pub fn start_in(keys: &Path, data: &Path, limits: Limits) -> Server {
         url: format!("http://{addr}"),
         ledger,
         licences: Vec::new(),
+        seals: Vec::new(),
         tokens,
         keys: keys.to_owned(),
         data: data.to_owned(),
