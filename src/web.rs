@@ -1,10 +1,12 @@
 //! The counter verification page (窗口核验页面): static assets compiled into the binary.
 //!
 //! `GET /` serves the page; its scripts, style sheet, icon, manifest and service worker are
-//! served from the site root (the service worker's scope is the whole origin). Every asset
-//! carries a strict Content-Security-Policy (scripts only from this origin, no inline
-//! script, `connect-src 'self'`), an ETag, and `Cache-Control: no-cache`, so browsers and
-//! the service worker revalidate on each load and an updated page reaches the counters.
+//! served from the site root (the service worker's scope is the whole origin), and the
+//! vendored QR decoder (jsQR, unmodified, see `web/vendor/README.md`) from
+//! `/vendor/jsQR.js`. Every asset carries a strict Content-Security-Policy (scripts only
+//! from this origin, no inline script, `connect-src 'self'`), an ETag, and
+//! `Cache-Control: no-cache`, so browsers and the service worker revalidate on each load
+//! and an updated page reaches the counters.
 //!
 //! `GET /licence-types.json` gives the face-field labels of every licence type, from
 //! [`LicenceType`], so the page can label a seal's fields when it verifies offline.
@@ -51,6 +53,12 @@ const ASSETS: &[Asset] = &[
         path: "/i18n.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../web/i18n.js"),
+    },
+    Asset {
+        path: "/vendor/jsQR.js",
+        content_type: "text/javascript; charset=utf-8",
+        // Third-party QR decoder (jsQR, Apache-2.0), unmodified: see web/vendor/README.md.
+        body: include_bytes!("../web/vendor/jsQR.js"),
     },
     Asset {
         path: "/sw.js",

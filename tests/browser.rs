@@ -4,7 +4,8 @@
 //! The server runs on an ephemeral loopback port with a real sled ledger in a tempdir and
 //! real clock; licences are issued through the ledger (valid, revoked, suspended, expired)
 //! and one seal is altered after signing. `tests/browser/run.mjs` drives Chromium through
-//! playwright-core: scanner keystrokes, paste, photo upload, language switch, then the
+//! playwright-core: scanner keystrokes, paste, photo upload, camera scans (Chromium's fake
+//! camera, read in the page with the vendored jsQR), language switch, then the
 //! server is stopped and the page verifies seals offline. Screenshots of every state go to
 //! `<target>/tmp/browser-screenshots/`.
 //!
@@ -338,6 +339,7 @@ fn the_page_and_its_assets_are_served_with_a_strict_policy() {
         ("/", "text/html; charset=utf-8"),
         ("/app.js", "text/javascript; charset=utf-8"),
         ("/offline.js", "text/javascript; charset=utf-8"),
+        ("/vendor/jsQR.js", "text/javascript; charset=utf-8"),
         ("/sw.js", "text/javascript; charset=utf-8"),
         ("/style.css", "text/css; charset=utf-8"),
         ("/licence-types.json", "application/json"),
@@ -559,6 +561,7 @@ fn counter_page_in_headless_chromium() {
         "photo_drop",
         "scanner_tab_suffix",
         "camera_scan",
+        "offline_camera",
         "offline_photo",
         "no_csp_violations",
         "offline_valid",

@@ -10,9 +10,11 @@ const HISTORY_KEY = 'elicense.history';
 const HISTORY_MAX = 10;
 const MAX_LISTS_PER_ISSUER = 16;
 const WARM_EVERY_MS = 5 * 60 * 1000;
-const CAMERA_EVERY_MS = 500;
+const CAMERA_EVERY_MS = 200;
+const MAX_FRAME_SIDE = 1280;
 const MAX_UPLOAD_BYTES = 4 * 1024 * 1024;
 const MAX_UPLOAD_SIDE = 2400;
+const JSQR_SRC = '/vendor/jsQR.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -488,6 +490,11 @@ function wirePaste() {
 }
 
 // ---- images (upload, drop, camera) ----------------------------------------------------------
+//
+// QR codes in pictures are read in the browser: with its own BarcodeDetector where there is
+// one, otherwise with jsQR (web/vendor/jsQR.js, third-party, unmodified), loaded on first
+// use. The text read goes the same way as a scanner's. Photos go to the server
+// (POST /v1/verify/image) while it answers, and are read here when it does not.
 
 async function detector() {
   if (!('BarcodeDetector' in self)) return null;
@@ -499,6 +506,62 @@ async function detector() {
   }
 }
 
+let jsQRLoad = null;
+
+/** jsQR's decode function; its UMD bundle sets `self.jsQR` when run as a classic script. */
+function loadJsQR() {
+  if (typeof self.jsQR === 'function') return Promise.resolve(self.jsQR);
+  jsQRLoad ??= new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = JSQR_SRC;
+    script.addEventListener('load', () =>
+      typeof self.jsQR === 'function' ? resolve(self.jsQR) : reject(new Error('jsQR did not load')),
+    );
+    script.addEventListener('error', () => {
+      jsQRLoad = null;
+      script.remove();
+      reject(new Error('the QR decoder could not be loaded'));
+    });
+    document.head.append(script);
+  });
+  return jsQRLoad;
+}
+
+/** The picture's pixels, scaled down to at most `maxSide` on the long side. */
+function pixels(source, width, height, maxSide, canvas) {
+  const scale = Math.min(1, maxSide / Math.max(width, height));
+  canvas.width = Math.max(1, Math.round(width * scale));
+  canvas.height = Math.max(1, Math.round(height * scale));
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
+  return ctx.getImageData(0, 0, canvas.width, canvas.height);
+}
+
+/**
+ * A QR reader: `{ name, read(source, width, height) }`, where `read` gives the text of the
+ * first QR code in the picture or null. Camera frames are read without trying inverted
+ * colours (twice as fast; a seal is dark on light), photos with.
+ */
+async function qrReader({ maxSide, inverted }) {
+  const d = await detector();
+  if (d) {
+    return {
+      name: 'barcode-detector',
+      read: async (source) => (await d.detect(source))[0]?.rawValue ?? null,
+    };
+  }
+  const jsQR = await loadJsQR();
+  const canvas = document.createElement('canvas');
+  const inversionAttempts = inverted ? 'attemptBoth' : 'dontInvert';
+  return {
+    name: 'jsqr',
+    read: async (source, width, height) => {
+      const img = pixels(source, width, height, maxSide, canvas);
+      return jsQR(img.data, img.width, img.height, { inversionAttempts })?.data ?? null;
+    },
+  };
+}
+
 /** Large or unusual images are re-encoded as JPEG of at most MAX_UPLOAD_SIDE pixels. */
 async function uploadable(file) {
   if (file.size <= MAX_UPLOAD_BYTES && (file.type === 'image/png' || file.type === 'image/jpeg')) return file;
@@ -508,6 +571,7 @@ async function uploadable(file) {
   canvas.width = Math.round(bitmap.width * scale);
   canvas.height = Math.round(bitmap.height * scale);
   canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
   return new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.92));
 }
 
@@ -534,19 +598,28 @@ async function handleImage(file) {
       return;
     }
   }
-  // Offline: the browser's own QR reader, if it has one.
-  const d = await detector();
-  if (!d) {
+  // Offline: the code is read here and the seal verified against the cached lists.
+  let reader;
+  try {
+    reader = await qrReader({ maxSide: MAX_UPLOAD_SIDE, inverted: true });
+  } catch {
     show({ page: 'needs_server', message: t('photo_offline_unsupported') }, 'offline', 'photo');
     return;
   }
   try {
-    const codes = await d.detect(await createImageBitmap(file));
-    if (!codes.length) {
+    const bitmap = await createImageBitmap(file);
+    let text;
+    try {
+      text = await reader.read(bitmap, bitmap.width, bitmap.height);
+    } finally {
+      bitmap.close();
+    }
+    document.body.dataset.decoder = reader.name;
+    if (!text) {
       show({ page: 'unreadable', message: t('photo_no_code') }, 'offline', 'photo');
       return;
     }
-    show(await checkOffline(normalise(codes[0].rawValue)), 'offline', 'photo');
+    show(await checkOffline(normalise(text)), 'offline', 'photo');
   } catch (e) {
     show({ page: 'unreadable', message: String(e.message ?? e) }, 'offline', 'photo');
   }
@@ -587,50 +660,45 @@ async function startCamera() {
     msg.textContent = t('camera_unavailable', { error: e.message ?? e.name });
     return;
   }
+  const session = { stream, timer: null };
+  camera = session;
   video.srcObject = stream;
   await video.play().catch(() => {});
   box.hidden = false;
   msg.textContent = t('camera_hint');
-  camera = { stream, timer: null, busy: false };
   $('camera').textContent = t('camera_stop');
-  const d = await detector();
-  const canvas = document.createElement('canvas');
-  camera.timer = setInterval(async () => {
-    if (!camera || camera.busy || video.readyState < 2) return;
-    camera.busy = true;
+  let reader;
+  try {
+    reader = await qrReader({ maxSide: MAX_FRAME_SIDE, inverted: false });
+  } catch (e) {
+    msg.textContent = t('camera_no_reader', { error: e.message ?? e });
+    return;
+  }
+  if (camera !== session) return;
+  document.body.dataset.decoder = reader.name;
+  // A few frames a second; the next one only after this one is read.
+  const tick = async () => {
+    if (camera !== session) return;
     try {
-      if (d) {
-        const codes = await d.detect(video);
-        if (codes.length) {
+      if (video.readyState >= 2 && video.videoWidth > 0) {
+        const text = await reader.read(video, video.videoWidth, video.videoHeight);
+        if (text && camera === session) {
           stopCamera();
-          submit(codes[0].rawValue, 'camera');
-        }
-      } else {
-        // No QR reader in this browser: the server reads the frame.
-        canvas.width = video.videoWidth;
-        canvas.height = video.videoHeight;
-        canvas.getContext('2d').drawImage(video, 0, 0);
-        const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.85));
-        const body = await verifyImageOnline(blob);
-        if (body.verdict) {
-          stopCamera();
-          show(body, 'online', 'camera');
-        } else if (body.error) {
-          // No code in this frame (or the server cannot read images): keep looking.
-          msg.textContent = `${t('camera_hint')} (${body.error.message})`;
+          submit(text, 'camera');
+          return;
         }
       }
-    } catch (e) {
-      if (e instanceof Unreachable && !d) msg.textContent = t('photo_offline_unsupported');
-    } finally {
-      if (camera) camera.busy = false;
+    } catch {
+      // This frame could not be read: try the next.
     }
-  }, CAMERA_EVERY_MS);
+    if (camera === session) session.timer = setTimeout(tick, CAMERA_EVERY_MS);
+  };
+  tick();
 }
 
 function stopCamera() {
   if (!camera) return;
-  clearInterval(camera.timer);
+  clearTimeout(camera.timer);
   for (const track of camera.stream.getTracks()) track.stop();
   camera = null;
   $('video').srcObject = null;

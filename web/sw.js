@@ -3,7 +3,8 @@
 //
 // Page files and API GETs (trust list, status lists) are network-first: a fresh copy is
 // fetched and stored whenever the server answers; the stored copy is used only when it
-// does not (or not within a few seconds). POSTs (verification) are never touched.
+// does not (or not within a few seconds). POSTs (verification) are never touched. The
+// shell includes the vendored QR decoder, so camera scans work offline too.
 
 const SHELL_CACHE = 'elicense-shell-v1';
 const DATA_CACHE = 'elicense-data-v1';
@@ -12,6 +13,7 @@ const SHELL = [
   '/app.js',
   '/offline.js',
   '/i18n.js',
+  '/vendor/jsQR.js',
   '/style.css',
   '/icon.svg',
   '/manifest.webmanifest',
