@@ -115,34 +115,27 @@ fn parse_reason(
     let Some(text) = text else {
         return Ok((None, None));
     };
-    if let Some(admin) = AdminStatus::parse(text) {
-        return Ok((None, Some(admin)));
-    }
-    Reason::ALL
-        .into_iter()
-        .find(|r| r.name() == text)
-        .map(|r| (Some(r), None))
-        .ok_or_else(|| {
-            let names: Vec<&str> = Reason::ALL
-                .iter()
-                .filter(|r| r.fits(action))
-                .map(|r| r.name())
-                .collect();
-            let admin: Vec<&str> = AdminStatus::ALL
-                .iter()
-                .filter(|a| a.action() == action)
-                .map(|a| a.zh())
-                .collect();
-            fail(
-                format!("unknown reason {text:?}"),
-                format!(
-                    "to {} use one of: {} {}",
-                    action.name(),
-                    admin.join(" "),
-                    names.join(" ")
-                ),
-            )
-        })
+    elicense::ledger::event::parse_reason_text(text).ok_or_else(|| {
+        let names: Vec<&str> = Reason::ALL
+            .iter()
+            .filter(|r| r.fits(action))
+            .map(|r| r.name())
+            .collect();
+        let admin: Vec<&str> = AdminStatus::ALL
+            .iter()
+            .filter(|a| a.action() == action)
+            .map(|a| a.zh())
+            .collect();
+        fail(
+            format!("unknown reason {text:?}"),
+            format!(
+                "to {} use one of: {} {}",
+                action.name(),
+                admin.join(" "),
+                names.join(" ")
+            ),
+        )
+    })
 }
 
 /// `revoke`, `suspend`, `reinstate`.
@@ -261,8 +254,8 @@ pub fn ledger(
             let size = ledger.size();
             let root = ledger.root_at(size)?;
             let note = sign_checkpoint(&Checkpoint::new(origin, size, root), &signer)?;
-            ledger.store_checkpoint(size, &note)?;
-            print!("{note}");
+            let stored = ledger.store_checkpoint(size, &note)?;
+            print!("{stored}");
             Ok(ExitCode::SUCCESS)
         }
         LedgerCommand::Proof {

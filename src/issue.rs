@@ -4,7 +4,7 @@
 use crate::jose::{self, Es256Signer};
 use crate::keys::AgencyKey;
 use crate::ledger::{Ledger, LedgerError};
-use crate::licence::{identifier::LicenceId, LicenceRequest, RequestError};
+use crate::licence::{identifier::LicenceId, Licence, LicenceRequest, RequestError};
 use crate::pki::IssuerInfo;
 use crate::sdjwt;
 use crate::seal::{self, SealClaims};
@@ -90,6 +90,12 @@ impl Issuer {
         iat: i64,
         status: Option<&StatusReference>,
     ) -> Result<IssuedLicence, IssueError> {
+        let licence = self.check(request, iat)?;
+        self.sign(licence, iat, status)
+    }
+
+    /// Everything that can refuse a request before anything is signed or recorded.
+    fn check(&self, request: &LicenceRequest, iat: i64) -> Result<Licence, IssueError> {
         if iat < self.info.not_before || iat > self.info.not_after {
             return Err(IssueError::CertificateNotValid {
                 at: iat,
@@ -105,10 +111,28 @@ impl Issuer {
                 return Err(IssueError::AlreadyExpired { exp, iat });
             }
         }
+        Ok(licence)
+    }
+
+    /// Signs a checked licence: the SD-JWT VC and its paper seal.
+    fn sign(
+        &self,
+        licence: Licence,
+        iat: i64,
+        status: Option<&StatusReference>,
+    ) -> Result<IssuedLicence, IssueError> {
         let id = licence.id.clone();
         let seal_claims =
             SealClaims::from_licence(&licence, &self.info.agency.issuer_uri, iat, status);
         let seal = seal::encode(&seal_claims, self.kid, &self.signer).map_err(IssueError::Seal)?;
+        // A seal is for printing: one no QR code can hold is refused here, not at the
+        // printer after the licence is recorded.
+        if seal.len() > crate::qr::MAX_CHARS {
+            return Err(IssueError::Seal(seal::EncodeError::NotPrintable {
+                chars: seal.len(),
+                max: crate::qr::MAX_CHARS,
+            }));
+        }
         let members = licence.into_claims(&self.info.agency.issuer_uri, iat, status);
         let issued = sdjwt::issue_with_encoded_headers(
             &[(&self.header_b64, &self.signer)],
@@ -145,11 +169,19 @@ impl Issuer {
         status_base: &str,
         actor: &str,
     ) -> Result<IssuedLicence, IssueError> {
+        // A request that would be refused draws no status-list slot.
+        let licence = self.check(request, iat)?;
+        let id = licence.id.to_string();
+        if ledger.record(&id).map_err(IssueError::Ledger)?.is_some() {
+            return Err(IssueError::Ledger(LedgerError::AlreadyIssued {
+                licence_id: id,
+            }));
+        }
         let code = &self.info.agency.code;
         let slot = ledger.reserve(code).map_err(IssueError::Ledger)?;
         let uri = status_list_uri(status_base, code.as_str(), slot.list);
         let reference = StatusReference::new(slot.idx, uri).map_err(IssueError::StatusList)?;
-        let issued = self.issue_with_status(request, iat, Some(&reference))?;
+        let issued = self.sign(licence, iat, Some(&reference))?;
         ledger
             .record_issued_with_seal(
                 &issued.id,

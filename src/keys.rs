@@ -273,7 +273,9 @@ fn create_dir(dir: &Path) -> Result<(), KeyStoreError> {
     })
 }
 
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyStoreError> {
+/// Writes a new file with `mode` in one step (never wider permissions, never overwriting),
+/// then syncs it and its directory, so it is on disk when this returns.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyStoreError> {
     let io = |e| KeyStoreError::Io {
         path: path.to_owned(),
         source: e,
@@ -298,10 +300,13 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyStoreError> 
     })?;
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
-    if let Some(parent) = path.parent() {
-        if let Ok(d) = fs::File::open(parent) {
-            let _ = d.sync_all();
-        }
+    // A bare file name's parent is "": the working directory.
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = fs::File::open(parent) {
+        let _ = d.sync_all();
     }
     Ok(())
 }

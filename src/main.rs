@@ -481,7 +481,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Keygen { out } => {
             let (signer, der) = Es256Signer::generate()?;
             let pem = zeroize::Zeroizing::new(keys::pem_encode(&der, "PRIVATE KEY"));
-            write_secret(&out, pem.as_bytes())?;
+            keys::write_new(&out, pem.as_bytes(), 0o600)?;
             println!("{}", serde_json::to_string(&signer.public_key().to_jwk())?);
         }
         Command::Verify(args) => {
@@ -1113,20 +1113,4 @@ fn write_output(out: Option<&Path>, text: &str) -> Result<(), Failure> {
             }
         }
     }
-}
-
-fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Failure {
-            hint: Some("keys are never overwritten; choose another --out".into()),
-            error: Box::new(e),
-        })?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
 }

@@ -462,6 +462,22 @@ impl TrustStore {
             .filter_map(|c| Some((c.ders[0].as_ref(), c.info.as_ref()?)))
     }
 
+    /// The known issuer certificates that chain to a trusted root for licence signing (the
+    /// chain checked at the certificate's notBefore): what may be published as trusted, for
+    /// verifiers that do not validate X.509 themselves (the counter page offline).
+    pub fn trusted_issuers(&self) -> Vec<(&[u8], &IssuerInfo)> {
+        self.issuers
+            .values()
+            .flatten()
+            .filter_map(|c| {
+                let info = c.info.as_ref()?;
+                let signer = Resolved { chain: c.clone() };
+                self.validate(&signer, c.window.0).ok()?;
+                Some((c.ders[0].as_ref(), info))
+            })
+            .collect()
+    }
+
     /// The candidate signers of a token with this `x5c` and `kid`: the `x5c` leaf if
     /// present, otherwise every known issuer certificate with that `kid`.
     pub fn candidates(
@@ -826,6 +842,26 @@ mod tests {
             datetime!(2040-01-01 0:00 UTC),
         )
         .unwrap();
+        // Only the issuer that chains to a root of the store is published as trusted.
+        let both = TrustStore::new(
+            vec![root.cert_der.clone()],
+            vec![iss.cert_der.clone(), {
+                let stray = generate_issuer(
+                    &agency("91440300708461136T"),
+                    &other.cert_der,
+                    &other.key_pem,
+                    datetime!(2024-01-01 0:00 UTC),
+                    datetime!(2029-01-01 0:00 UTC),
+                )
+                .unwrap();
+                stray.cert_der
+            }],
+        )
+        .unwrap();
+        assert_eq!(both.issuers().count(), 2);
+        let trusted = both.trusted_issuers();
+        assert_eq!(trusted.len(), 1);
+        assert_eq!(trusted[0].1.kid, info.kid);
         let store2 = TrustStore::new(vec![other.cert_der], vec![]).unwrap();
         let c = store2.candidates(Some(&x5c), None).unwrap();
         assert!(matches!(

@@ -15,6 +15,9 @@ pub const DEFAULT_MODULE_PX: u32 = 8;
 /// Largest module size accepted for a PNG, pixels.
 pub const MAX_MODULE_PX: u32 = 40;
 
+/// Most characters a QR code holds at level Q in alphanumeric mode (version 40).
+pub const MAX_CHARS: usize = 2420;
+
 /// The QR alphanumeric character set (ISO/IEC 18004 §7.4.4), which is also Base45's.
 const ALPHANUMERIC: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
@@ -184,9 +187,9 @@ mod tests {
             })
         ));
         assert!(matches!(
-            SealQr::new(&"A".repeat(2421)),
+            SealQr::new(&"A".repeat(MAX_CHARS + 1)),
             Err(QrError::TooLong { chars: 2421 })
         ));
-        assert_eq!(SealQr::new(&"A".repeat(2420)).unwrap().version(), 40);
+        assert_eq!(SealQr::new(&"A".repeat(MAX_CHARS)).unwrap().version(), 40);
     }
 }

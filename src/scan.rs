@@ -14,7 +14,7 @@
 //! not (the JPEG decoder fills in what is missing), and reads as whatever remains of the
 //! picture.
 
-use image::{DynamicImage, ImageReader, Limits};
+use image::{ImageReader, Limits};
 use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
 use rxing::qrcode::cpp_port::QrReader;
 use rxing::qrcode::QRCodeReader;
@@ -343,11 +343,8 @@ fn resized(luma: &image::GrayImage, k: f64) -> Option<image::GrayImage> {
     let nw = ((f64::from(w) * k).round() as u32).max(1);
     let nh = ((f64::from(h) * k).round() as u32).max(1);
     if k < 1.0 {
-        return Some(
-            DynamicImage::ImageLuma8(luma.clone())
-                .thumbnail_exact(nw, nh)
-                .into_luma8(),
-        );
+        // Straight from the borrowed image: no copy of the whole photo first.
+        return Some(image::imageops::thumbnail(luma, nw, nh));
     }
     // For each output column (row): the source column (row) before it, and the weight of
     // the one after, in 256ths.

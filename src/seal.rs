@@ -689,6 +689,14 @@ pub enum EncodeError {
         /// The claimed type.
         licence_type: &'static str,
     },
+    /// The seal would not fit a QR code (level Q, version 40), so it could not be printed.
+    #[error("the licence is too large to print: its seal would be {chars} characters, more than a QR code holds at level Q ({max}); shorten the longest face fields")]
+    NotPrintable {
+        /// The seal's length.
+        chars: usize,
+        /// What a QR code holds.
+        max: usize,
+    },
     /// The seal would exceed a cap that decoders enforce.
     #[error("the licence is too large for a paper seal: the {layer} would be {size} bytes, more than the {max} a verifier accepts; shorten the longest face fields")]
     TooLarge {

@@ -124,10 +124,12 @@ type Handler = MethodRouter<Arc<AppState>>;
 /// OpenAPI test compares with the document).
 fn table(limits: &Limits) -> Vec<(Endpoint, Handler)> {
     use Access::{Agency, Operations, Public};
+    // A batch may carry `max_batch` bodies, up to 16 MiB, but never less than one body.
     let batch_body = limits
         .max_body
         .saturating_mul(limits.max_batch)
-        .clamp(limits.max_body, 16 << 20);
+        .min(16 << 20)
+        .max(limits.max_body);
     let e = |method: Method, path: &'static str, access: Access, handler: Handler| {
         let body_limit = match path {
             "/v1/licences/batch" => batch_body,
@@ -284,21 +286,25 @@ pub fn app(state: Arc<AppState>) -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(limits.max_body))
         .layer(axum::middleware::from_fn(guard))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(
             tower::ServiceBuilder::new()
-                // Outermost: whatever answered with an error, it is the JSON shape.
+                // Whatever answered with an error, it is the JSON shape.
                 .layer(axum::middleware::map_response(json_errors))
                 .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
                 .load_shed()
-                .concurrency_limit(limits.max_concurrent.max(1))
+                // `Router::layer` wraps every route on its own: the limit must share one
+                // semaphore across them to bound the whole service.
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    limits.max_concurrent.max(1),
+                ))
                 .layer(tower_http::timeout::TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     limits.timeout,
                 )),
         )
+        // Outermost, so timed-out and shed requests are counted and logged too.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }
 
@@ -316,11 +322,6 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
 }
-
-/// The id of one request: taken from a well-formed `X-Request-Id` header, or made here;
-/// echoed in the response and in every log line about the request.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
 
 fn request_id(incoming: Option<&HeaderValue>) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -347,15 +348,15 @@ fn request_id(incoming: Option<&HeaderValue>) -> String {
 /// or body: identifiers, tokens and licence contents stay out of the logs.
 async fn track(
     State(state): State<Arc<AppState>>,
-    mut req: axum::extract::Request,
+    req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // Taken from a well-formed `X-Request-Id`, or made here; echoed in the response.
     let id = request_id(req.headers().get("x-request-id"));
-    req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let client = req
         .extensions()
@@ -539,6 +540,23 @@ mod tests {
             .await
             .unwrap();
         assert!(String::from_utf8_lossy(&body).contains("no such endpoint"));
+    }
+
+    #[test]
+    fn a_body_limit_over_the_batch_cap_is_accepted_not_a_panic() {
+        for max_body in [1024, MAX_BODY, 32 << 20, 64 << 20] {
+            let limits = Limits {
+                max_body,
+                ..Limits::default()
+            };
+            let batch = table(&limits)
+                .into_iter()
+                .find(|(e, _)| e.path == "/v1/licences/batch")
+                .map(|(e, _)| e.body_limit)
+                .unwrap();
+            assert!(batch >= max_body, "{max_body}: {batch}");
+            assert!(batch <= (16 << 20).max(max_body), "{max_body}: {batch}");
+        }
     }
 
     #[tokio::test]

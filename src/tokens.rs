@@ -83,11 +83,14 @@ impl TokenStore {
         std::fs::rename(&tmp, &self.path).map_err(io)?;
         // The rename is durable only once the directory is: a revocation must not come
         // back after a crash.
-        if let Some(dir) = self.path.parent() {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io)?;
-        }
+        // (A bare file name's parent is "": the working directory.)
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
         Ok(())
     }
 

@@ -700,3 +700,29 @@ fn forty_kinds_of_bad_request_each_get_a_4xx_in_the_json_error_shape() {
     assert_eq!(get(&s, "/healthz").status, 200);
     assert_eq!(verdict(&s, &s.licences[1].1)["verdict"], "valid");
 }
+
+#[test]
+fn the_concurrency_limit_bounds_the_whole_service_not_each_route() {
+    use std::io::Write as _;
+    let s = start_with(elicense::server::Limits {
+        max_concurrent: 1,
+        ..test_limits()
+    });
+    // One request holds the only slot: it announces a body and sends part of it.
+    let addr = s.url.trim_start_matches("http://");
+    let mut slow = std::net::TcpStream::connect(addr).unwrap();
+    slow.write_all(
+        b"POST /v1/verify HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\npartial",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // Another route is shed at once, in the JSON shape, and counted.
+    let a = get(&s, "/v1/trust-list");
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert_eq!(a.error_code(), "overloaded");
+    drop(slow);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(get(&s, "/healthz").status, 200);
+    let m = get(&s, "/metrics").body;
+    assert!(m.contains("status=\"503\""), "{m}");
+}

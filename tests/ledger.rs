@@ -1722,3 +1722,19 @@ fn tampering_is_detected_and_the_culprit_named() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn the_first_checkpoint_stored_for_a_size_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path()).unwrap();
+    let first = "elicense.example/test\n0\nAAAA\n\n— first\n";
+    let second = "elicense.example/test\n0\nAAAA\n\n— second\n";
+    assert_eq!(ledger.store_checkpoint(0, first).unwrap(), first);
+    // A second signature over the same tree (two requests racing) does not replace the
+    // note already served.
+    assert_eq!(ledger.store_checkpoint(0, second).unwrap(), first);
+    assert_eq!(
+        ledger.latest_checkpoint().unwrap(),
+        Some((0, first.to_owned()))
+    );
+}

@@ -643,3 +643,28 @@ fn ledger_keeps_seals_and_its_check_covers_them() {
         "{e}"
     );
 }
+
+#[test]
+fn a_licence_whose_seal_no_qr_code_holds_is_refused_before_it_is_recorded() {
+    let (_keys, store) = private_fixture_keys();
+    let data = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(data.path()).unwrap();
+    let a = Issuer::new(agency_key(&store, A)).unwrap();
+    let mut r = request("800001");
+    // 700 varied CJK characters: about 2100 bytes that zlib cannot shrink, so the seal
+    // passes the decoders' 4096-character cap but not a version-40 QR code's 2420.
+    let address: String = (0..700u32)
+        .map(|i| char::from_u32(0x4e00 + (i.wrapping_mul(2_654_435_761) >> 20) % 0x5000).unwrap())
+        .collect();
+    r.fields.insert("address".into(), address);
+    let size = ledger.size();
+    let e = a
+        .issue_recorded(&ledger, &r, ISSUED_AT, BASE, A)
+        .unwrap_err();
+    let text = elicense::verify::error_chain(&e);
+    assert!(text.contains("QR code"), "{text}");
+    assert_eq!(ledger.size(), size, "nothing recorded");
+    let id = r.validate(&Uscc::parse(A).unwrap()).unwrap().id.to_string();
+    assert!(ledger.record(&id).unwrap().is_none(), "no record of {id}");
+    println!("{text}");
+}

@@ -239,15 +239,35 @@ impl AdminStatus {
         }
     }
 
+    /// Its snake_case name (as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            AdminStatus::Withheld => "withheld",
+            AdminStatus::Rescinded => "rescinded",
+            AdminStatus::RevokedAsPenalty => "revoked_as_penalty",
+            AdminStatus::Deregistered => "deregistered",
+        }
+    }
+
     /// Parses the Chinese term or the snake_case name.
     pub fn parse(text: &str) -> Option<AdminStatus> {
-        AdminStatus::ALL.into_iter().find(|s| {
-            s.zh() == text
-                || serde_json::to_value(s)
-                    .ok()
-                    .is_some_and(|v| v.as_str() == Some(text))
-        })
+        AdminStatus::ALL
+            .into_iter()
+            .find(|s| s.zh() == text || s.name() == text)
     }
+}
+
+/// The reason text an agency gives with a change (CLI `--reason`, API `reason`): an
+/// administrative status (暂扣/撤销/吊销/注销 or its snake_case name) or an RFC 5280 reason
+/// name. `None` if it is neither.
+pub fn parse_reason_text(text: &str) -> Option<(Option<Reason>, Option<AdminStatus>)> {
+    if let Some(admin) = AdminStatus::parse(text) {
+        return Some((None, Some(admin)));
+    }
+    Reason::ALL
+        .into_iter()
+        .find(|r| r.name() == text)
+        .map(|r| (Some(r), None))
 }
 
 /// One ledger event: a leaf of the Merkle tree. Serialized canonically (fields in this
@@ -390,6 +410,15 @@ impl LicenceRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admin_status_names_are_their_serialized_names() {
+        for a in AdminStatus::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.name());
+            assert_eq!(AdminStatus::parse(a.name()), Some(a));
+            assert_eq!(AdminStatus::parse(a.zh()), Some(a));
+        }
+    }
 
     #[test]
     fn transition_table_covers_every_state_and_action() {

@@ -226,6 +226,11 @@ impl Ledger {
     /// Opens (or creates) the ledger in `dir`, restoring the writer's state from disk.
     pub fn open(dir: &Path) -> Result<Self, LedgerError> {
         let db = open_db(dir)?;
+        // The database's own files are synced on every commit; their directory entries (new
+        // at the first open) are made durable here, once.
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| LedgerError::Db(e.into()))?;
         let size = match db.get(SIZE_KEY).map_err(LedgerError::Db)? {
             None => 0,
             Some(v) => {
@@ -400,13 +405,14 @@ impl Ledger {
         let record = LicenceRecord::from_issued(&event).ok_or(LedgerError::Corrupt {
             what: "issued event without its slot".into(),
         })?;
-        let sk = slot_key(issuer, slot.list, slot.idx);
-        w.pending.insert(sk.clone(), licence_id.as_bytes());
-        w.pending_slots.insert(sk);
+        // Only once the event is staged: a refused append leaves nothing behind in the
+        // batch. (Still under the writer lock, so these join the event's batch.)
+        let receipt = self.append(&mut w, &event, &record)?;
+        w.pending.insert(key.clone(), licence_id.as_bytes());
+        w.pending_slots.insert(key);
         if let Some(seal) = seal {
             w.pending.insert(seal_key(&licence_id), seal.as_bytes());
         }
-        let receipt = self.append(&mut w, &event, &record)?;
         drop(w);
         drop(in_flight);
         self.wait_durable(receipt)
@@ -528,6 +534,12 @@ impl Ledger {
         .map_err(LedgerError::Merkle)?;
         let first = merkle::stored_hash_index(0, w.next_seq);
         let rec = serde_json::to_vec(record).map_err(LedgerError::Encode)?;
+        // The last step that can fail; nothing is staged until it has succeeded.
+        let list = list_entry(&mut w.lists, &record.issuer, record.list)?;
+        list.statuses
+            .set(record.idx as usize, record.state.status())
+            .map_err(LedgerError::StatusList)?;
+        list.mark(record.idx);
         for (i, h) in hashes.iter().enumerate() {
             w.pending.insert(&hash_key(first + i as u64), &h[..]);
             w.pending_hashes.insert(first + i as u64, *h);
@@ -540,11 +552,6 @@ impl Ledger {
         w.pending.insert(SIZE_KEY, &size.to_be_bytes());
         w.next_seq = size;
         w.prev = Some(leaf);
-        let list = list_entry(&mut w.lists, &record.issuer, record.list)?;
-        list.mark(record.idx);
-        list.statuses
-            .set(record.idx as usize, record.state.status())
-            .map_err(LedgerError::StatusList)?;
         w.changed.insert((record.issuer.clone(), record.list));
         self.flush.committed(size);
         Ok(Receipt {
@@ -679,6 +686,11 @@ impl Ledger {
             .collect()
     }
 
+    /// Whether `issuer`'s list `list` has changes no publisher has signed yet.
+    pub fn list_changed(&self, issuer: &str, list: u32) -> bool {
+        self.writer().changed.contains(&(issuer.to_owned(), list))
+    }
+
     /// Marks lists as changed again (a publisher could not sign them yet).
     pub fn mark_lists_changed(&self, lists: impl IntoIterator<Item = (String, u32)>) {
         self.writer().changed.extend(lists);
@@ -706,12 +718,33 @@ impl Ledger {
         merkle::consistency_proof(old, new, &DbHashes(&self.db)).map_err(LedgerError::Merkle)
     }
 
-    /// Stores a signed checkpoint for tree size `size` (durably).
-    pub fn store_checkpoint(&self, size: u64, note: &str) -> Result<(), LedgerError> {
-        self.db
-            .insert(checkpoint_key(size), note.as_bytes())
-            .map_err(LedgerError::Db)?;
-        self.write_pending_and_sync()
+    /// Stores a signed checkpoint for tree size `size` (durably) and returns the note now
+    /// stored for that size: the first one stored wins, so a note once served is never
+    /// replaced by another signature over the same tree.
+    pub fn store_checkpoint(&self, size: u64, note: &str) -> Result<String, LedgerError> {
+        if self.writer().failed {
+            return Err(LedgerError::Poisoned);
+        }
+        let key = checkpoint_key(size);
+        let kept = match self
+            .db
+            .compare_and_swap(key, None::<&[u8]>, Some(note.as_bytes()))
+            .map_err(LedgerError::Db)?
+        {
+            Ok(()) => note.to_owned(),
+            Err(existing) => existing
+                .current
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .unwrap_or_else(|| note.to_owned()),
+        };
+        if let Err(e) = self.write_pending_and_sync() {
+            // Not known to be on disk: take it back, so it is not served as stored.
+            if kept == note {
+                let _ = self.db.remove(key);
+            }
+            return Err(e);
+        }
+        Ok(kept)
     }
 
     /// The newest stored checkpoint, as `(size, signed note)`.

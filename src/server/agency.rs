@@ -1,7 +1,7 @@
 //! The agency API: bearer-token authentication, issuance, status changes.
 
 use super::{body_error, ApiError, AppState};
-use crate::ledger::{Action, AdminStatus, LedgerError, Reason};
+use crate::ledger::{Action, LedgerError};
 use crate::licence::codes::Uscc;
 use crate::licence::identifier::LicenceId;
 use crate::licence::LicenceRequest;
@@ -281,19 +281,15 @@ async fn change_licence(
     let change: ChangeRequest = json_body(body, true)?.unwrap_or_default();
     let (reason, admin) = match change.reason.as_deref() {
         None => (None, None),
-        Some(text) => match AdminStatus::parse(text) {
-            Some(a) => (None, Some(a)),
-            None => match Reason::ALL.into_iter().find(|r| r.name() == text) {
-                Some(r) => (Some(r), None),
-                None => {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "bad_request",
-                        format!("unknown reason {text:?}: use 暂扣/撤销/吊销/注销 or an RFC 5280 reason name"),
-                    ))
-                }
-            },
-        },
+        Some(text) => crate::ledger::event::parse_reason_text(text).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!(
+                    "unknown reason {text:?}: use 暂扣/撤销/吊销/注销 or an RFC 5280 reason name"
+                ),
+            )
+        })?,
     };
     let s = state.clone();
     let actor = agency.to_string();

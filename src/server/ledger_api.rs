@@ -41,10 +41,11 @@ pub(super) async fn ledger_checkpoint(
                             e.to_string(),
                         )
                     })?;
-                s.ledger
+                let stored = s
+                    .ledger
                     .store_checkpoint(size, &note)
                     .map_err(unavailable)?;
-                Ok(Some(note))
+                Ok(Some(stored))
             }
             (_, latest) => Ok(latest.map(|(_, note)| note)),
         }

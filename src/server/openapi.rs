@@ -1,7 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations (utoipa) and served
 //! at `/openapi.json`.
 
-use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -132,6 +131,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// `GET /openapi.json`: this document.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "This OpenAPI 3.1 document", body = serde_json::Value)))]
-pub(super) async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(document())
+pub(super) async fn serve() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    // Fixed for the life of the process: built and serialized once.
+    static DOC: std::sync::OnceLock<axum::body::Bytes> = std::sync::OnceLock::new();
+    let body = DOC.get_or_init(|| serde_json::to_vec(&document()).unwrap_or_default().into());
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.clone(),
+    )
+        .into_response()
 }

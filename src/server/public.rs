@@ -192,21 +192,26 @@ pub(super) async fn status_list(
     // Re-signing changed lists compresses and signs up to 2^20 entries: off the async
     // workers.
     let s = state.clone();
-    tokio::task::spawn_blocking(move || {
+    let refreshed = tokio::task::spawn_blocking(move || {
         let now = (s.now)();
         s.publisher
             .refresh(&s.ledger, &|c| s.issuers.get(c.as_str()), now)
             .map(|_| ())
     })
     .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "status_list_unavailable",
-            e.to_string(),
-        )
-    })?;
+    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?;
+    // A list whose latest changes could not be signed is not served in its older form
+    // (that would hide a revocation); other agencies' lists are.
+    if let Err(e) = refreshed {
+        tracing::warn!(target: "elicense::publish", error = %crate::verify::error_chain(&e), "status list refresh failed");
+        if state.ledger.list_changed(&issuer, list) {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "status_list_unavailable",
+                crate::verify::error_chain(&e),
+            ));
+        }
+    }
     let published = state.publisher.get(&issuer, list).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -214,10 +219,7 @@ pub(super) async fn status_list(
             format!("no status list {list} for {issuer}"),
         )
     })?;
-    let etag = format!(
-        "\"{}\"",
-        &b64u_encode(sha256(published.token.as_bytes()))[..22]
-    );
+    let etag = published.etag;
     let mut h = HeaderMap::new();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -251,7 +253,7 @@ pub(super) async fn trust_list(State(state): State<Arc<AppState>>) -> Json<Value
         .roots()
         .map(|der| json!({ "certificate": b64_encode(der), "sha256": b64u_encode(sha256(der)) }))
         .collect();
-    let mut known: Vec<_> = trust.issuers().collect();
+    let mut known = trust.trusted_issuers();
     known.sort_by(|a, b| {
         (a.1.agency.code.as_str(), &a.1.kid).cmp(&(b.1.agency.code.as_str(), &b.1.kid))
     });
@@ -292,7 +294,7 @@ pub(super) async fn jwt_vc_issuer(
     let wanted = issuer_path.trim_matches('/');
     let mut iss = None;
     let mut keys = Vec::new();
-    for (der, info) in trust.issuers() {
+    for (der, info) in trust.trusted_issuers() {
         if path_of(&info.agency.issuer_uri).as_deref() != Some(wanted) {
             continue;
         }
