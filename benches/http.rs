@@ -101,6 +101,7 @@ fn main() {
             ..Limits::default()
         },
         metrics: elicense::metrics::Metrics::default(),
+        ops: elicense::server::Ops::default(),
     });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -8,7 +8,8 @@ use elicense::jose::b64_encode;
 use elicense::keys::KeyStore;
 use elicense::ledger::checkpoint::{sign_checkpoint, Checkpoint};
 use elicense::ledger::integrity::verify_db;
-use elicense::ledger::{Action, AdminStatus, Ledger, Reason};
+use elicense::ledger::storage::ReadOnlyCopy;
+use elicense::ledger::{Action, AdminStatus, Ledger, LedgerError, Reason, StorageCause};
 use elicense::licence::codes::Uscc;
 use elicense::licence::format_time;
 use std::path::{Path, PathBuf};
@@ -94,13 +95,118 @@ pub enum StatusListCommand {
 
 /// Opens the ledger in `data`, with a hint when another process holds it.
 pub fn open_ledger(data: &Path) -> Result<Ledger, Failure> {
-    Ledger::open(data).map_err(|e| Failure {
-        hint: Some(format!(
-            "the ledger lives in {}; only one elicense process can use it at a time (stop `serve`, or pass --data)",
-            data.display()
-        )),
+    open_ledger_with(data, elicense::ledger::LedgerOptions::default())
+}
+
+/// [`open_ledger`] with options; the error names the real cause (no space, read-only, the
+/// lock held by another process) and what to do.
+pub fn open_ledger_with(
+    data: &Path,
+    options: elicense::ledger::LedgerOptions,
+) -> Result<Ledger, Failure> {
+    Ledger::open_with(data, options).map_err(|e| Failure {
+        hint: Some(match e.storage_cause() {
+            Some(elicense::ledger::StorageCause::Locked { .. }) => format!(
+                "while `elicense serve` runs, use its HTTP API (POST /v1/licences/{{id}}/revoke, …), or verify offline with --no-ledger --status-list; or stop it, or pass another --data than {}",
+                data.display()
+            ),
+            Some(_) => "fix the cause named above, then run the command again".into(),
+            None => format!(
+                "the ledger in {} could not be opened; `elicense ledger verify --data {}` names the first inconsistency",
+                data.display(),
+                data.display()
+            ),
+        }),
         error: Box::new(e),
     })
+}
+
+/// A ledger opened for reading: from a temporary copy when its directory is read-only (a
+/// backup, a mounted snapshot), which sled cannot open in place.
+pub struct ReadLedger {
+    ledger: Ledger,
+    _copy: Option<ReadOnlyCopy>,
+}
+
+impl std::ops::Deref for ReadLedger {
+    type Target = Ledger;
+    fn deref(&self) -> &Ledger {
+        &self.ledger
+    }
+}
+
+/// Whether opening failed because this process cannot write the directory.
+fn cannot_write(e: &LedgerError) -> bool {
+    matches!(
+        e.storage_cause(),
+        Some(StorageCause::ReadOnly | StorageCause::PermissionDenied)
+    )
+}
+
+fn note_copy(data: &Path) {
+    eprintln!(
+        "note: {} cannot be written here (read-only); reading a temporary copy of it",
+        data.display()
+    );
+}
+
+/// Opens the ledger in `data` for a command that only reads it.
+pub fn open_ledger_for_reading(data: &Path) -> Result<ReadLedger, Failure> {
+    match Ledger::open(data) {
+        Ok(ledger) => Ok(ReadLedger {
+            ledger,
+            _copy: None,
+        }),
+        Err(e) if cannot_write(&e) => {
+            note_copy(data);
+            let copy = ReadOnlyCopy::of(data).map_err(|e| Failure {
+                hint: Some(format!(
+                    "copy {} somewhere writable and pass --data with the copy",
+                    data.display()
+                )),
+                error: Box::new(e),
+            })?;
+            let ledger = open_ledger(copy.path())?;
+            Ok(ReadLedger {
+                ledger,
+                _copy: Some(copy),
+            })
+        }
+        Err(_) => open_ledger(data).map(|ledger| ReadLedger {
+            ledger,
+            _copy: None,
+        }),
+    }
+}
+
+/// The raw database in `data`, for `ledger verify` (which trusts nothing the ledger keeps in
+/// memory and works on a ledger too damaged to open); from a copy if `data` is read-only.
+fn open_db_for_reading(data: &Path) -> Result<(sled::Db, Option<ReadOnlyCopy>), Failure> {
+    let open = |dir: &Path| {
+        sled::Config::new()
+            .path(dir)
+            .open()
+            .map_err(|e| elicense::ledger::store::db_error(dir, e))
+    };
+    match open(data) {
+        Ok(db) => Ok((db, None)),
+        Err(e) if cannot_write(&e) => {
+            note_copy(data);
+            let copy = ReadOnlyCopy::of(data)?;
+            let db = open(copy.path()).map_err(|e| Failure {
+                hint: None,
+                error: Box::new(e),
+            })?;
+            Ok((db, Some(copy)))
+        }
+        Err(e) => Err(Failure {
+            hint: Some(
+                "while `elicense serve` runs it holds the ledger: stop it first, or check its log with GET /v1/ledger/checkpoint and proofs"
+                    .into(),
+            ),
+            error: Box::new(e),
+        }),
+    }
 }
 
 /// Whether a ledger exists in `data`.
@@ -166,7 +272,7 @@ pub fn change(data: &Path, action: Action, args: &ChangeArgs) -> Result<ExitCode
 
 /// `status`.
 pub fn status(data: &Path, args: &StatusArgs) -> Result<ExitCode, Failure> {
-    let ledger = open_ledger(data)?;
+    let ledger = open_ledger_for_reading(data)?;
     let id = args.licence.trim();
     let Some(record) = ledger.record(id)? else {
         return Err(fail(
@@ -218,10 +324,7 @@ pub fn ledger(
                 "pass --data DIR, or issue a licence first",
             ));
         }
-        let db = sled::Config::new().path(data).open().map_err(|e| Failure {
-            hint: Some("only one elicense process can use the ledger at a time".into()),
-            error: Box::new(e),
-        })?;
+        let (db, _copy) = open_db_for_reading(data)?;
         let verifiers: Vec<_> = keys.ledger_verifier()?.into_iter().collect();
         return match verify_db(&db, origin, &verifiers) {
             Ok(r) => {
@@ -246,7 +349,14 @@ pub fn ledger(
             }
         };
     }
-    let ledger = open_ledger(data)?;
+    let ledger = if let LedgerCommand::Checkpoint = cmd {
+        ReadLedger {
+            ledger: open_ledger(data)?,
+            _copy: None,
+        }
+    } else {
+        open_ledger_for_reading(data)?
+    };
     match cmd {
         LedgerCommand::Verify => Ok(ExitCode::SUCCESS),
         LedgerCommand::Checkpoint => {
@@ -318,7 +428,7 @@ pub fn status_list(
         ttl,
     } = cmd;
     let code = Uscc::parse(agency)?;
-    let ledger = open_ledger(data)?;
+    let ledger = open_ledger_for_reading(data)?;
     let statuses = ledger.status_list(&code, *list).ok_or_else(|| {
         fail(
             format!("agency {code} has no status list {list} in this ledger"),

@@ -138,7 +138,7 @@ fn stored_seal(data: &Path, id: &LicenceId, from: Option<&Path>) -> Result<Strin
             how,
         ));
     }
-    let ledger = cli_ledger::open_ledger(data)?;
+    let ledger = cli_ledger::open_ledger_for_reading(data)?;
     let key = id.to_string();
     if ledger.record(&key)?.is_none() {
         return Err(fail(

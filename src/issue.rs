@@ -3,7 +3,7 @@
 
 use crate::jose::{self, Es256Signer};
 use crate::keys::AgencyKey;
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{IssuedCopy, Ledger, LedgerError};
 use crate::licence::{identifier::LicenceId, Licence, LicenceRequest, RequestError};
 use crate::pki::IssuerInfo;
 use crate::sdjwt;
@@ -38,6 +38,9 @@ pub struct IssuedLicence {
     pub seal: String,
     /// Signing time.
     pub iat: i64,
+    /// Whether this is the licence recorded earlier for the same request (a retry),
+    /// not a new one.
+    pub replayed: bool,
 }
 
 impl IssuedLicence {
@@ -145,8 +148,16 @@ impl Issuer {
             sd_jwt: issued.compact(),
             seal,
             iat,
+            replayed: false,
         })
     }
+}
+
+/// SHA-256 of a request's canonical JSON, base64url: how a retry is told from a different
+/// request for the same identifier.
+pub fn request_digest(request: &LicenceRequest) -> Result<String, IssueError> {
+    let bytes = serde_json::to_vec(request).map_err(IssueError::Digest)?;
+    Ok(jose::b64u_encode(jose::sha256(&bytes)))
 }
 
 /// The URI of an issuer's status list: `<base>/v1/status-lists/<USCC>/<list>`.
@@ -155,6 +166,30 @@ pub fn status_list_uri(base: &str, issuer: &str, list: u32) -> String {
         "{}/v1/status-lists/{issuer}/{list}",
         base.trim_end_matches('/')
     )
+}
+
+/// The licence recorded for `id`, when it was issued from the request with `digest`.
+fn replay(ledger: &Ledger, id: &LicenceId, digest: &str) -> Result<IssuedLicence, IssueError> {
+    let key = id.to_string();
+    let copy = ledger.issued_copy(&key).map_err(IssueError::Ledger)?;
+    let record = ledger.record(&key).map_err(IssueError::Ledger)?;
+    match (copy, record) {
+        (Some(copy), Some(record)) if copy.request_digest == digest => Ok(IssuedLicence {
+            id: id.clone(),
+            sd_jwt: copy.sd_jwt,
+            seal: ledger
+                .seal(&key)
+                .map_err(IssueError::Ledger)?
+                .unwrap_or_default(),
+            iat: record.issued_at,
+            replayed: true,
+        }),
+        (Some(_), _) => Err(IssueError::SerialTaken { licence_id: key }),
+        // Recorded before copies were kept, or still being recorded by another request.
+        _ => Err(IssueError::Ledger(LedgerError::AlreadyIssued {
+            licence_id: key,
+        })),
+    }
 }
 
 impl Issuer {
@@ -171,28 +206,38 @@ impl Issuer {
     ) -> Result<IssuedLicence, IssueError> {
         // A request that would be refused draws no status-list slot.
         let licence = self.check(request, iat)?;
-        let id = licence.id.to_string();
-        if ledger.record(&id).map_err(IssueError::Ledger)?.is_some() {
-            return Err(IssueError::Ledger(LedgerError::AlreadyIssued {
-                licence_id: id,
-            }));
+        let id = licence.id.clone();
+        let digest = request_digest(request)?;
+        if ledger
+            .record(&id.to_string())
+            .map_err(IssueError::Ledger)?
+            .is_some()
+        {
+            return replay(ledger, &id, &digest);
         }
         let code = &self.info.agency.code;
         let slot = ledger.reserve(code).map_err(IssueError::Ledger)?;
         let uri = status_list_uri(status_base, code.as_str(), slot.list);
         let reference = StatusReference::new(slot.idx, uri).map_err(IssueError::StatusList)?;
         let issued = self.sign(licence, iat, Some(&reference))?;
-        ledger
-            .record_issued_with_seal(
-                &issued.id,
-                slot,
-                &issued.jwt_digest(),
-                Some(&issued.seal),
-                actor,
-                iat,
-            )
-            .map_err(IssueError::Ledger)?;
-        Ok(issued)
+        let copy = IssuedCopy {
+            sd_jwt: issued.sd_jwt.clone(),
+            request_digest: digest.clone(),
+        };
+        match ledger.record_issued_licence(
+            &issued.id,
+            slot,
+            &issued.jwt_digest(),
+            Some(&issued.seal),
+            Some(&copy),
+            actor,
+            iat,
+        ) {
+            Ok(_) => Ok(issued),
+            // The same request arrived twice at once: the first one recorded wins.
+            Err(LedgerError::AlreadyIssued { .. }) => replay(ledger, &id, &digest),
+            Err(e) => Err(IssueError::Ledger(e)),
+        }
     }
 
     /// Signs a Token Status List for `list` published at `uri`, valid for `valid_for`
@@ -252,6 +297,15 @@ pub enum IssueError {
     /// The ledger refused or failed.
     #[error("the ledger did not record the licence: {0}")]
     Ledger(#[source] LedgerError),
+    /// The identifier is taken by a licence issued from another request.
+    #[error("licence {licence_id} was already issued from a different request: to issue another licence choose a new `serial` (or a higher `version` for a new version of this one); to get the issued licence back, send the identical request again")]
+    SerialTaken {
+        /// The identifier.
+        licence_id: String,
+    },
+    /// The request could not be encoded for its digest.
+    #[error("could not encode the request")]
+    Digest(#[source] serde_json::Error),
     /// The status reference or status list could not be made.
     #[error("status list error: {0}")]
     StatusList(#[source] StatusListError),

@@ -6,11 +6,15 @@
 //! disk, with concurrent writers sharing flushes ([`flush`]).
 
 pub mod checkpoint;
+mod error;
 pub mod event;
 pub mod flush;
 pub mod integrity;
 pub mod merkle;
+pub mod storage;
 pub mod store;
+mod view;
 
 pub use event::{Action, AdminStatus, Event, EventKind, LicenceRecord, LicenceState, Reason};
-pub use store::{Ledger, LedgerError, Receipt, StatusSlot};
+pub use storage::StorageCause;
+pub use store::{IssuedCopy, Ledger, LedgerError, LedgerOptions, Receipt, StatusSlot};

@@ -237,6 +237,15 @@ struct ServeArgs {
     /// Seconds a signed status list stays valid [default: 86400].
     #[arg(long, env = "ELICENSE_STATUS_LIST_VALIDITY")]
     status_list_validity: Option<u64>,
+    /// The ledger's page cache in MiB, the bound on its memory under write load [default: 64].
+    #[arg(long, env = "ELICENSE_LEDGER_CACHE_MB")]
+    ledger_cache_mb: Option<u64>,
+    /// Free MiB on the ledger's filesystem below which /readyz answers 503 [default: 32].
+    #[arg(long, env = "ELICENSE_LEDGER_MIN_FREE_MB")]
+    ledger_min_free_mb: Option<u64>,
+    /// Log one in N successful requests (1 = all, 0 = none); failures are always logged [default: 1].
+    #[arg(long, env = "ELICENSE_REQUEST_LOG_SAMPLE")]
+    request_log_sample: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -626,7 +635,7 @@ fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<Exi
     let text = read_input(&args.input)?;
     let at = parse_time(args.at.as_deref())?;
     let ledger = if !args.no_ledger && cli_ledger::ledger_exists(data) {
-        Some(cli_ledger::open_ledger(data)?)
+        Some(cli_ledger::open_ledger_for_reading(data)?)
     } else {
         None
     };
@@ -896,7 +905,9 @@ fn serve(
     args: ServeArgs,
 ) -> Result<ExitCode, Failure> {
     use elicense::server::AppState;
-    use elicense::settings::{Layer, LimitsLayer, LogFormat, Settings, StatusListsLayer};
+    use elicense::settings::{
+        Layer, LedgerLayer, LimitsLayer, LogFormat, Settings, StatusListsLayer,
+    };
     use std::sync::Arc;
     let file = match &args.config {
         None => Layer::default(),
@@ -936,6 +947,11 @@ fn serve(
             ttl_secs: args.status_list_ttl,
             validity_secs: args.status_list_validity,
         },
+        ledger: LedgerLayer {
+            cache_mb: args.ledger_cache_mb,
+            min_free_mb: args.ledger_min_free_mb,
+        },
+        request_log_sample: args.request_log_sample,
     };
     let settings = Settings::resolve(&[&flags, &file]).map_err(|e| Failure {
         hint: Some(
@@ -968,7 +984,12 @@ fn serve(
             Err(e) => eprintln!("note: agency {} cannot sign here: {e}", info.agency.code),
         }
     }
-    let ledger = Arc::new(cli_ledger::open_ledger(&settings.data)?);
+    let ledger = Arc::new(cli_ledger::open_ledger_with(
+        &settings.data,
+        elicense::ledger::LedgerOptions {
+            cache_bytes: settings.ledger_cache_mb << 20,
+        },
+    )?);
     let codes: Vec<String> = issuers.keys().cloned().collect();
     let state = Arc::new(AppState {
         verifier: Verifier::new(store.trust_store()?),
@@ -985,7 +1006,27 @@ fn serve(
         log_signer: Some(store.ledger_signer(&settings.log_origin)?),
         limits: settings.limits,
         metrics: elicense::metrics::Metrics::default(),
+        ops: elicense::server::Ops {
+            min_free_bytes: settings.ledger_min_free_mb << 20,
+            request_log_sample: settings.request_log_sample,
+        },
     });
+    // A failed write leaves the ledger refusing changes; this reopens it once the disk
+    // can take writes again (probing every RECOVER_EVERY).
+    let stop_recovery = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let recovery = {
+        let (ledger, stop) = (ledger.clone(), stop_recovery.clone());
+        std::thread::Builder::new()
+            .name("ledger-recovery".into())
+            .spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(RECOVER_EVERY);
+                    if ledger.failure().is_some() {
+                        let _ = ledger.recover();
+                    }
+                }
+            })?
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     let bind = settings.bind.clone();
     let events = ledger.size();
@@ -1009,13 +1050,33 @@ fn serve(
         elicense::server::serve(listener, state, shutdown_signal()).await?;
         Ok::<_, Failure>(())
     })?;
-    ledger.db().flush().map_err(|e| Failure {
-        hint: Some("the ledger's disk may be full or failing; run `elicense ledger verify`".into()),
-        error: Box::new(e),
-    })?;
-    println!("elicense stopped; requests in flight finished, ledger flushed");
+    stop_recovery.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = recovery.join();
+    // Every acknowledged change is on disk already; this flush only tidies up. A ledger
+    // whose write failed has nothing acknowledged to lose: say so in the log, exit 0.
+    match ledger.flush() {
+        Ok(()) => {
+            tracing::info!(
+                target: "elicense::serve",
+                events = ledger.size(),
+                "stopped: requests in flight finished, ledger flushed"
+            );
+            println!("elicense stopped; requests in flight finished, ledger flushed");
+        }
+        Err(e) => {
+            tracing::error!(
+                target: "elicense::serve",
+                events = ledger.size(),
+                "stopped; the final ledger flush failed ({e}); every acknowledged change was already on disk"
+            );
+            println!("elicense stopped; the final ledger flush failed, but every acknowledged change was already on disk");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
+
+/// How often `serve` probes a failed ledger's disk to reopen it.
+const RECOVER_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

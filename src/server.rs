@@ -52,6 +52,36 @@ pub struct AppState {
     pub limits: Limits,
     /// Counters served at `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// Readiness and logging settings.
+    pub ops: Ops,
+}
+
+/// Readiness and request-log settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ops {
+    /// Free bytes on the ledger's filesystem below which `/readyz` answers 503.
+    pub min_free_bytes: u64,
+    /// Log one in this many successful requests (1: all, 0: none); failures always.
+    pub request_log_sample: u32,
+}
+
+impl Default for Ops {
+    fn default() -> Self {
+        Self {
+            min_free_bytes: crate::settings::DEFAULT_MIN_FREE_MB << 20,
+            request_log_sample: 1,
+        }
+    }
+}
+
+/// Whether a request answered `status` is logged, one in `sample` successes being logged.
+fn sampled(status: u16, sample: u32) -> bool {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEEN: AtomicU32 = AtomicU32::new(0);
+    if status >= 400 || sample == 1 {
+        return true;
+    }
+    sample != 0 && SEEN.fetch_add(1, Ordering::Relaxed).is_multiple_of(sample)
 }
 
 /// Limits that keep the service answering under load.
@@ -367,7 +397,8 @@ async fn track(
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
     state.metrics.request(&route, status, elapsed);
-    tracing::info!(
+    if sampled(status, state.ops.request_log_sample) {
+        tracing::info!(
         target: "elicense::http",
         request_id = %id,
         method = %method,
@@ -376,7 +407,8 @@ async fn track(
         micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         client = ?client,
         "request"
-    );
+        );
+    }
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-request-id", v);
     }
@@ -557,6 +589,15 @@ mod tests {
             assert!(batch >= max_body, "{max_body}: {batch}");
             assert!(batch <= (16 << 20).max(max_body), "{max_body}: {batch}");
         }
+    }
+
+    #[test]
+    fn request_logs_are_sampled_but_failures_always_logged() {
+        assert!((0..50).all(|_| sampled(200, 1)));
+        assert!((0..50).all(|_| sampled(503, 0) && sampled(404, 1000)));
+        assert!((0..50).all(|_| !sampled(200, 0)));
+        let logged = (0..1000).filter(|_| sampled(200, 10)).count();
+        assert!((99..=101).contains(&logged), "{logged}");
     }
 
     #[tokio::test]

@@ -12,6 +12,10 @@ use std::time::Duration;
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// Default public base URL (used in licences' status-list URIs).
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+/// Default page cache of the ledger, MiB (sled's own default is 1 GiB).
+pub const DEFAULT_LEDGER_CACHE_MB: u64 = crate::ledger::store::DEFAULT_CACHE_BYTES >> 20;
+/// Default free space below which the service is not ready, MiB.
+pub const DEFAULT_MIN_FREE_MB: u64 = 32;
 /// Default log name of the ledger's checkpoints.
 pub const DEFAULT_LOG_ORIGIN: &str = "elicense.example/ledger";
 
@@ -36,6 +40,12 @@ pub struct Settings {
     pub status_list_ttl: u64,
     /// Status lists: seconds a signed list stays valid (`exp - iat`).
     pub status_list_validity: u64,
+    /// The ledger's page cache, MiB.
+    pub ledger_cache_mb: u64,
+    /// Free space below which the service reports itself not ready, MiB.
+    pub ledger_min_free_mb: u64,
+    /// Log one in this many successful requests (1: all; 0: none); failures always.
+    pub request_log_sample: u32,
 }
 
 /// Log output format.
@@ -66,12 +76,28 @@ pub struct Layer {
     pub log_origin: Option<String>,
     /// `json`, `text` or `off`.
     pub log_format: Option<LogFormat>,
+    /// Log one in this many successful requests (1 = every request, 0 = none); requests
+    /// answered 4xx or 5xx are always logged.
+    pub request_log_sample: Option<u32>,
     /// The `[limits]` table.
     #[serde(default)]
     pub limits: LimitsLayer,
     /// The `[status_lists]` table.
     #[serde(default)]
     pub status_lists: StatusListsLayer,
+    /// The `[ledger]` table.
+    #[serde(default)]
+    pub ledger: LedgerLayer,
+}
+
+/// The `[ledger]` table.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerLayer {
+    /// The ledger's page cache, MiB: the bound on its memory under write load.
+    pub cache_mb: Option<u64>,
+    /// Free space on the ledger's filesystem below which `/readyz` answers 503, MiB.
+    pub min_free_mb: Option<u64>,
 }
 
 /// The `[limits]` table.
@@ -219,6 +245,21 @@ impl Settings {
             (60..=366 * 86_400).contains(&validity),
             "60 s to a year",
         )?;
+        let cache_mb = first!(layers, ledger.cache_mb).unwrap_or(DEFAULT_LEDGER_CACHE_MB);
+        range(
+            "ledger.cache_mb",
+            cache_mb,
+            (8..=65_536).contains(&cache_mb),
+            "8 MiB to 64 GiB",
+        )?;
+        let min_free_mb = first!(layers, ledger.min_free_mb).unwrap_or(DEFAULT_MIN_FREE_MB);
+        range(
+            "ledger.min_free_mb",
+            min_free_mb,
+            min_free_mb <= 1 << 20,
+            "0 to 1 TiB",
+        )?;
+        let sample = first!(layers, request_log_sample).unwrap_or(1);
         let public_url = first!(layers, public_url).unwrap_or_else(|| DEFAULT_PUBLIC_URL.into());
         let scheme_ok = public_url.starts_with("http://") || public_url.starts_with("https://");
         if !scheme_ok
@@ -237,6 +278,9 @@ impl Settings {
             limits,
             status_list_ttl: ttl,
             status_list_validity: validity,
+            ledger_cache_mb: cache_mb,
+            ledger_min_free_mb: min_free_mb,
+            request_log_sample: sample,
         })
     }
 }
@@ -306,5 +350,34 @@ mod tests {
         let s = Settings::resolve(&[&layer]).unwrap();
         assert_eq!(s.bind, DEFAULT_BIND);
         assert_eq!(s.limits, Limits::default());
+        assert_eq!(s.ledger_cache_mb, DEFAULT_LEDGER_CACHE_MB);
+        assert_eq!(s.ledger_min_free_mb, DEFAULT_MIN_FREE_MB);
+        assert_eq!(s.request_log_sample, 1);
+    }
+
+    #[test]
+    fn ledger_and_log_settings_are_read_and_checked() {
+        let file = Layer::from_toml(
+            "e.toml".as_ref(),
+            "request_log_sample = 100\n[ledger]\ncache_mb = 16\nmin_free_mb = 1\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(&[&file]).unwrap();
+        assert_eq!(
+            (
+                s.ledger_cache_mb,
+                s.ledger_min_free_mb,
+                s.request_log_sample
+            ),
+            (16, 1, 100)
+        );
+        let tiny = Layer::from_toml("e.toml".as_ref(), "[ledger]\ncache_mb = 1\n").unwrap();
+        assert!(matches!(
+            Settings::resolve(&[&tiny]),
+            Err(SettingsError::OutOfRange {
+                key: "ledger.cache_mb",
+                ..
+            })
+        ));
     }
 }

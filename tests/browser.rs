@@ -222,6 +222,7 @@ fn start() -> (Server, Licences) {
         log_signer: None,
         limits: elicense::server::Limits::default(),
         metrics: elicense::metrics::Metrics::default(),
+        ops: elicense::server::Ops::default(),
     });
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::spawn(move || {

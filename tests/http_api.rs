@@ -555,11 +555,18 @@ fn forty_kinds_of_bad_request_each_get_a_4xx_in_the_json_error_shape() {
             400,
         ),
         (
-            "issue: serial already issued",
+            // (The identical request again is a retry, answered with the licence: see
+            // http_api::a_retried_issuance_returns_the_licence_already_recorded.)
+            "issue: serial already issued from another request",
             agency_post(
                 "/v1/licences",
                 Some(&t),
-                &business_request("900000").to_string(),
+                &{
+                    let mut r = business_request("900000");
+                    r["valid_from"] = "2024-03-02".into();
+                    r
+                }
+                .to_string(),
             ),
             409,
         ),

@@ -286,10 +286,14 @@ fn ledger_verify_checks_the_stored_size_not_the_open_ledger() {
     ledger
         .record_issued(&id, slot, "digest", "test", 1)
         .unwrap();
-    verify_db(ledger.db(), "o", &[]).unwrap();
-    ledger.db().insert(b"msize", &99u64.to_be_bytes()).unwrap();
+    verify_db(&ledger.db().unwrap(), "o", &[]).unwrap();
+    ledger
+        .db()
+        .unwrap()
+        .insert(b"msize", &99u64.to_be_bytes())
+        .unwrap();
     assert!(matches!(
-        verify_db(ledger.db(), "o", &[]),
+        verify_db(&ledger.db().unwrap(), "o", &[]),
         Err(IntegrityError::SizeMismatch {
             stored: 99,
             found: 1

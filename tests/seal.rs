@@ -405,6 +405,7 @@ fn start() -> Server {
         log_signer: None,
         limits: elicense::server::Limits::default(),
         metrics: elicense::metrics::Metrics::default(),
+        ops: elicense::server::Ops::default(),
     });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -619,25 +620,38 @@ fn ledger_keeps_seals_and_its_check_covers_them() {
         );
     }
     let verifiers: [elicense::ledger::checkpoint::NoteVerifier; 0] = [];
-    let report = elicense::ledger::integrity::verify_db(w.ledger.db(), "x", &verifiers).unwrap();
+    let report =
+        elicense::ledger::integrity::verify_db(&w.ledger.db().unwrap(), "x", &verifiers).unwrap();
     assert_eq!(report.licences, 4);
     // A seal stored under another licence, or for none, is named.
     let first = w.cases[0].2.id.to_string();
     let second = w.cases[1].2.seal.clone();
     let mut key = b"s".to_vec();
     key.extend_from_slice(first.as_bytes());
-    w.ledger.db().insert(&key, second.as_bytes()).unwrap();
-    let e = elicense::ledger::integrity::verify_db(w.ledger.db(), "x", &verifiers).unwrap_err();
-    assert!(e.to_string().contains("names another licence"), "{e}");
-    w.ledger.db().insert(&key, b"EL1:junk".as_slice()).unwrap();
-    let e = elicense::ledger::integrity::verify_db(w.ledger.db(), "x", &verifiers).unwrap_err();
-    assert!(e.to_string().contains("does not decode"), "{e}");
-    w.ledger.db().remove(&key).unwrap();
     w.ledger
         .db()
+        .unwrap()
+        .insert(&key, second.as_bytes())
+        .unwrap();
+    let e = elicense::ledger::integrity::verify_db(&w.ledger.db().unwrap(), "x", &verifiers)
+        .unwrap_err();
+    assert!(e.to_string().contains("names another licence"), "{e}");
+    w.ledger
+        .db()
+        .unwrap()
+        .insert(&key, b"EL1:junk".as_slice())
+        .unwrap();
+    let e = elicense::ledger::integrity::verify_db(&w.ledger.db().unwrap(), "x", &verifiers)
+        .unwrap_err();
+    assert!(e.to_string().contains("does not decode"), "{e}");
+    w.ledger.db().unwrap().remove(&key).unwrap();
+    w.ledger
+        .db()
+        .unwrap()
         .insert(b"s1.2.156.3005.2.1001.none", second.as_bytes())
         .unwrap();
-    let e = elicense::ledger::integrity::verify_db(w.ledger.db(), "x", &verifiers).unwrap_err();
+    let e = elicense::ledger::integrity::verify_db(&w.ledger.db().unwrap(), "x", &verifiers)
+        .unwrap_err();
     assert!(
         e.to_string().contains("belongs to no issued licence"),
         "{e}"

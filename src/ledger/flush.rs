@@ -68,6 +68,14 @@ impl GroupFlush {
         st.durable = st.durable.max(ticket);
     }
 
+    /// Starts over from `ticket` (a ledger reopened after a failed write: what is on disk
+    /// is all there is).
+    pub fn reset(&self, ticket: u64) {
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.committed = ticket;
+        st.durable = ticket;
+    }
+
     /// How many flushes have run.
     pub fn flushes(&self) -> u64 {
         self.state

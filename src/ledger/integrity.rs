@@ -29,6 +29,9 @@ pub enum IntegrityError {
     /// The database failed.
     #[error("ledger database error")]
     Db(#[source] sled::Error),
+    /// The ledger could not be read.
+    #[error("the ledger could not be read")]
+    Ledger(#[source] Box<super::LedgerError>),
     /// A sequence number has no event.
     #[error("event {seq} is missing (deleted?)")]
     EventMissing {
@@ -145,7 +148,10 @@ pub fn verify_ledger(
     origin: &str,
     verifiers: &[NoteVerifier],
 ) -> Result<IntegrityReport, IntegrityError> {
-    verify_db(ledger.db(), origin, verifiers)
+    let db = ledger
+        .db()
+        .map_err(|e| IntegrityError::Ledger(Box::new(e)))?;
+    verify_db(&db, origin, verifiers)
 }
 
 /// [`verify_ledger`] on the raw database: works even when the ledger would not open

@@ -2,6 +2,12 @@
 //! with the licence record, the status-list allocation and the Merkle tree hashes, and
 //! acknowledged only once flushed to disk (group commit).
 //!
+//! **What is seen is what is durable.** No reader — a licence's status, verification, the
+//! status lists signed for publication, checkpoints, proofs, the size in `/readyz` — sees a
+//! change before the sync that makes it durable has returned ([`super::view`]). A write that
+//! fails leaves the ledger refusing changes ([`LedgerError::Unavailable`]) with readers still
+//! on the last durable state, until [`Ledger::recover`] reopens it from disk.
+//!
 //! Keys in the one sled tree:
 //!
 //! ```text
@@ -11,23 +17,24 @@
 //! i ‖ issuer ‖ 0 ‖ list (u32 BE) ‖ idx (u64 BE)   status-list slot → licence id
 //! c ‖ size (u64 BE)                        signed checkpoint (C2SP signed note)
 //! s ‖ licence id                           the licence's paper seal (`EL1:…`), for printing
+//! t ‖ licence id                           the issued licence and its request's digest (JSON)
 //! m ‖ "size"                               number of events (u64 BE)
 //! ```
 
-use super::event::{
-    Action, AdminStatus, Event, EventKind, LicenceRecord, LicenceState, Reason, TransitionError,
-    MAX_NOTE_LEN,
-};
+pub use super::error::LedgerError;
+use super::event::{Action, AdminStatus, Event, EventKind, LicenceRecord, Reason, MAX_NOTE_LEN};
 use super::flush::GroupFlush;
 use super::merkle::{self, Hash, HashReader, MerkleError};
+use super::storage::{self, StorageCause};
+use super::view::Masks;
 use crate::jose::b64u_encode;
 use crate::licence::codes::Uscc;
 use crate::licence::identifier::LicenceId;
 use crate::sdjwt::{RandomPool, SaltSource as _};
-use crate::status_list::StatusList;
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use crate::status_list::{Status, StatusList};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 /// Entries per status list. Indices are drawn at random inside a list; a new list is
 /// opened when one is half full, so drawing stays cheap and indices reveal no order.
@@ -36,6 +43,9 @@ pub const LIST_CAPACITY: u64 = 1 << 20;
 const LIST_FILL_LIMIT: u64 = LIST_CAPACITY / 2;
 /// Bits per status-list entry: 0 valid, 1 revoked, 2 suspended.
 pub const STATUS_BITS: u8 = 2;
+/// sled's page cache unless configured: enough for the working set of a small server's
+/// ledger (records, recent events and hashes), and a bound on its memory.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
 
 const SIZE_KEY: &[u8] = b"msize";
 
@@ -53,18 +63,23 @@ fn hash_key(index: u64) -> [u8; 9] {
     k
 }
 
-fn record_key(id: &str) -> Vec<u8> {
+fn prefixed(prefix: u8, id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + id.len());
-    k.push(b'l');
+    k.push(prefix);
     k.extend_from_slice(id.as_bytes());
     k
 }
 
+fn record_key(id: &str) -> Vec<u8> {
+    prefixed(b'l', id)
+}
+
 fn seal_key(id: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + id.len());
-    k.push(b's');
-    k.extend_from_slice(id.as_bytes());
-    k
+    prefixed(b's', id)
+}
+
+fn copy_key(id: &str) -> Vec<u8> {
+    prefixed(b't', id)
 }
 
 fn slot_key(issuer: &str, list: u32, idx: u64) -> Vec<u8> {
@@ -104,12 +119,38 @@ pub struct Receipt {
     pub tree_size: u64,
 }
 
-/// One issuer list's allocation and statuses, kept in memory.
+/// The licence as issued, kept beside its record so that a retried issuance (the same
+/// request again, after a lost answer) gets the same licence back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IssuedCopy {
+    /// The SD-JWT VC, every disclosure included.
+    pub sd_jwt: String,
+    /// SHA-256 of the canonical JSON of the request it was issued from, base64url.
+    pub request_digest: String,
+}
+
+/// How the ledger uses memory and disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerOptions {
+    /// sled's page cache, bytes (the bulk of the ledger's memory under write load).
+    pub cache_bytes: u64,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        Self {
+            cache_bytes: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
+/// One issuer list's allocation and its durable statuses, kept in memory.
 #[derive(Debug)]
 struct ListState {
-    /// One bit per index: allocated (reserved or recorded).
+    /// One bit per index: allocated (reserved or recorded, durable or not).
     used: Vec<u64>,
     count: u64,
+    /// The statuses readers may see (sign, serve): durable changes only.
     statuses: StatusList,
 }
 
@@ -139,16 +180,28 @@ impl ListState {
     }
 }
 
-/// What only the single writer touches.
+/// A status-list entry change waiting for its event to be durable.
+#[derive(Debug)]
+struct StatusChange {
+    seq: u64,
+    issuer: String,
+    list: u32,
+    idx: u64,
+    status: Status,
+}
+
+/// What only the single writer touches (and the readers of durable statuses).
 #[derive(Debug)]
 struct Writer {
     /// Events appended (applied to sled or pending): the next event's sequence number.
     next_seq: u64,
-    /// Events applied to sled: the tree size readers (roots, proofs, events) may see.
-    size: u64,
-    /// Set when a group write failed: memory no longer matches disk, so every further
-    /// operation is refused until the ledger is reopened.
-    failed: bool,
+    /// Events applied to sled (not necessarily on disk).
+    applied: u64,
+    /// Events on disk: the tree size readers see.
+    durable: u64,
+    /// Set when a write failed: memory and sled no longer match the disk, so every
+    /// change is refused until [`Ledger::recover`] reloads the state from disk.
+    failed: Option<StorageCause>,
     prev: Option<Hash>,
     lists: HashMap<(String, u32), ListState>,
     current: HashMap<String, u32>,
@@ -157,12 +210,16 @@ struct Writer {
     pending: sled::Batch,
     pending_records: HashMap<String, LicenceRecord>,
     pending_hashes: HashMap<u64, Hash>,
-    pending_slots: std::collections::HashSet<Vec<u8>>,
+    pending_slots: HashSet<Vec<u8>>,
     /// What the flush leader is applying right now, outside the writer lock: still
     /// consulted by writers until it is in sled.
     applying: Staged,
-    /// Lists changed since the last [`Ledger::take_changed_lists`].
-    changed: std::collections::BTreeSet<(String, u32)>,
+    /// Status changes of events not yet durable, in sequence order.
+    undurable: VecDeque<StatusChange>,
+    /// Checkpoints stored but not yet synced (kept after a failed sync, until reopened).
+    unsynced_checkpoints: HashSet<u64>,
+    /// Lists with durable changes since the last [`Ledger::take_changed_lists`].
+    changed: BTreeSet<(String, u32)>,
 }
 
 /// Records, hashes and slots of a batch being applied.
@@ -170,7 +227,7 @@ struct Writer {
 struct Staged {
     records: HashMap<String, LicenceRecord>,
     hashes: HashMap<u64, Hash>,
-    slots: std::collections::HashSet<Vec<u8>>,
+    slots: HashSet<Vec<u8>>,
 }
 
 /// Stored hashes, the pending and applying ones first.
@@ -188,16 +245,27 @@ impl HashReader for PendingHashes<'_> {
     }
 }
 
+/// The open database and its log file (for `fdatasync`).
+#[derive(Debug)]
+struct Store {
+    db: sled::Db,
+    log: std::fs::File,
+}
+
 /// The ledger.
 #[derive(Debug)]
 pub struct Ledger {
-    db: sled::Db,
+    dir: PathBuf,
+    options: LedgerOptions,
+    /// `None` only while [`Ledger::recover`] swaps the database.
+    store: RwLock<Option<Arc<Store>>>,
     writer: Mutex<Writer>,
+    /// Licences whose newest changes are not durable yet (see [`super::view`]).
+    masks: Mutex<Masks>,
     flush: GroupFlush,
     random: RandomPool,
-    log: std::fs::File,
-    /// Held by whoever applies pending events (a flush leader, or a checkpoint write), so
-    /// there is only ever one batch in `applying`.
+    /// Held by whoever applies pending events (a flush leader, a checkpoint write, a
+    /// recovery), so there is only ever one batch in `applying`.
     apply: Mutex<()>,
 }
 
@@ -223,82 +291,67 @@ impl HashReader for DbHashes<'_> {
 }
 
 impl Ledger {
-    /// Opens (or creates) the ledger in `dir`, restoring the writer's state from disk.
+    /// Opens (or creates) the ledger in `dir` with the default options.
     pub fn open(dir: &Path) -> Result<Self, LedgerError> {
-        let db = open_db(dir)?;
-        // The database's own files are synced on every commit; their directory entries (new
-        // at the first open) are made durable here, once.
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| LedgerError::Db(e.into()))?;
-        let size = match db.get(SIZE_KEY).map_err(LedgerError::Db)? {
-            None => 0,
-            Some(v) => {
-                u64::from_be_bytes(v.as_ref().try_into().map_err(|_| LedgerError::Corrupt {
-                    what: "the stored tree size is not 8 bytes".into(),
-                })?)
-            }
-        };
-        let prev = if size == 0 {
-            None
-        } else {
-            Some(
-                DbHashes(&db)
-                    .read_hashes(&[merkle::stored_hash_index(0, size - 1)])
-                    .map_err(LedgerError::Merkle)?[0],
-            )
-        };
-        let mut writer = Writer {
-            next_seq: size,
-            size,
-            failed: false,
-            prev,
-            lists: HashMap::new(),
-            current: HashMap::new(),
-            pending: sled::Batch::default(),
-            pending_records: HashMap::new(),
-            pending_hashes: HashMap::new(),
-            pending_slots: Default::default(),
-            applying: Staged::default(),
-            changed: std::collections::BTreeSet::new(),
-        };
-        for item in db.scan_prefix(b"l") {
-            let (k, v) = item.map_err(LedgerError::Db)?;
-            let r: LicenceRecord =
-                serde_json::from_slice(&v).map_err(|e| LedgerError::CorruptRecord {
-                    key: String::from_utf8_lossy(&k[1..]).into_owned(),
-                    source: e,
-                })?;
-            let list = list_entry(&mut writer.lists, &r.issuer, r.list)?;
-            list.mark(r.idx);
-            list.statuses
-                .set(r.idx as usize, r.state.status())
-                .map_err(LedgerError::StatusList)?;
-            let cur = writer.current.entry(r.issuer.clone()).or_insert(r.list);
-            *cur = (*cur).max(r.list);
-        }
-        // Lists found on disk need a first signature from this process.
-        writer.changed = writer.lists.keys().cloned().collect();
-        let log = std::fs::File::open(dir.join("db")).map_err(|e| LedgerError::Db(e.into()))?;
+        Self::open_with(dir, LedgerOptions::default())
+    }
+
+    /// Opens (or creates) the ledger in `dir`, restoring the writer's state from disk.
+    pub fn open_with(dir: &Path, options: LedgerOptions) -> Result<Self, LedgerError> {
+        let store = open_store(dir, &options)?;
+        let writer = load_writer(&store.db)?;
         let flush = GroupFlush::default();
-        flush.recovered(size);
+        flush.recovered(writer.durable);
         Ok(Self {
-            db,
+            dir: dir.to_owned(),
+            options,
+            store: RwLock::new(Some(Arc::new(store))),
             writer: Mutex::new(writer),
+            masks: Mutex::new(Masks::default()),
             flush,
             random: RandomPool::default(),
-            log,
             apply: Mutex::new(()),
         })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn writer(&self) -> MutexGuard<'_, Writer> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn masks(&self) -> MutexGuard<'_, Masks> {
+        self.masks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn store(&self) -> Result<Arc<Store>, LedgerError> {
+        self.store
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| {
+                self.unavailable(StorageCause::Io("the ledger is being reopened".into()))
+            })
+    }
+
+    fn unavailable(&self, cause: StorageCause) -> LedgerError {
+        LedgerError::Unavailable {
+            cause,
+            dir: self.dir.clone(),
+        }
+    }
+
+    /// A sled error as a ledger error, naming the storage cause when there is one.
+    fn db_error(&self, e: sled::Error) -> LedgerError {
+        db_error(&self.dir, e)
+    }
+
     /// Number of events on disk (the Merkle tree size readers can prove against).
     pub fn size(&self) -> u64 {
-        self.writer().size
+        self.writer().durable
     }
 
     /// How many flushes group commit has performed.
@@ -306,11 +359,19 @@ impl Ledger {
         self.flush.flushes()
     }
 
+    /// Why the ledger takes no changes now (a write failed and it was not reopened since).
+    pub fn failure(&self) -> Option<StorageCause> {
+        self.writer().failed.clone()
+    }
+
     /// Draws a fresh status-list slot for `issuer`'s next licence: at random inside the
     /// issuer's current list, never one used before. The slot is held in memory and
     /// becomes permanent when the issuance is recorded.
     pub fn reserve(&self, issuer: &Uscc) -> Result<StatusSlot, LedgerError> {
         let mut w = self.writer();
+        if let Some(cause) = &w.failed {
+            return Err(self.unavailable(cause.clone()));
+        }
         let issuer = issuer.as_str().to_owned();
         let mut list_no = *w.current.get(&issuer).unwrap_or(&0);
         loop {
@@ -346,7 +407,7 @@ impl Ledger {
         actor: &str,
         at: i64,
     ) -> Result<Receipt, LedgerError> {
-        self.record_issued_with_seal(id, slot, jwt_digest, None, actor, at)
+        self.record_issued_licence(id, slot, jwt_digest, None, None, actor, at)
     }
 
     /// [`record_issued`](Self::record_issued), keeping the licence's paper seal beside the
@@ -360,16 +421,38 @@ impl Ledger {
         actor: &str,
         at: i64,
     ) -> Result<Receipt, LedgerError> {
+        self.record_issued_licence(id, slot, jwt_digest, seal, None, actor, at)
+    }
+
+    /// [`record_issued_with_seal`](Self::record_issued_with_seal), keeping the issued
+    /// licence itself too (`copy`), so that a retry of the same request can be answered
+    /// with it ([`issued_copy`](Self::issued_copy)).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_issued_licence(
+        &self,
+        id: &LicenceId,
+        slot: StatusSlot,
+        jwt_digest: &str,
+        seal: Option<&str>,
+        copy: Option<&IssuedCopy>,
+        actor: &str,
+        at: i64,
+    ) -> Result<Receipt, LedgerError> {
         let issuer = id.issuer().as_str();
         let licence_id = id.to_string();
+        let store = self.store()?;
+        let copy = copy
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(LedgerError::Encode)?;
         let in_flight = self.flush.writer();
         let mut w = self.writer();
-        if w.failed {
-            return Err(LedgerError::Poisoned);
+        if let Some(cause) = &w.failed {
+            return Err(self.unavailable(cause.clone()));
         }
         if w.pending_records.contains_key(&licence_id)
             || w.applying.records.contains_key(&licence_id)
-            || self.get_record(&licence_id)?.is_some()
+            || self.stored_record(&store.db, &licence_id)?.is_some()
         {
             return Err(LedgerError::AlreadyIssued { licence_id });
         }
@@ -380,7 +463,7 @@ impl Ledger {
         let key = slot_key(issuer, slot.list, slot.idx);
         let taken = w.pending_slots.contains(&key)
             || w.applying.slots.contains(&key)
-            || self.db.contains_key(&key).map_err(LedgerError::Db)?;
+            || store.db.contains_key(&key).map_err(|e| self.db_error(e))?;
         if !reserved || taken {
             return Err(LedgerError::SlotNotReserved {
                 list: slot.list,
@@ -407,11 +490,14 @@ impl Ledger {
         })?;
         // Only once the event is staged: a refused append leaves nothing behind in the
         // batch. (Still under the writer lock, so these join the event's batch.)
-        let receipt = self.append(&mut w, &event, &record)?;
+        let receipt = self.append(&store.db, &mut w, &event, None, &record)?;
         w.pending.insert(key.clone(), licence_id.as_bytes());
         w.pending_slots.insert(key);
         if let Some(seal) = seal {
             w.pending.insert(seal_key(&licence_id), seal.as_bytes());
+        }
+        if let Some(copy) = copy {
+            w.pending.insert(copy_key(&licence_id), copy);
         }
         drop(w);
         drop(in_flight);
@@ -464,10 +550,11 @@ impl Ledger {
         if note.is_some_and(|n| n.chars().count() > MAX_NOTE_LEN) {
             return Err(LedgerError::NoteTooLong { max: MAX_NOTE_LEN });
         }
+        let store = self.store()?;
         let in_flight = self.flush.writer();
         let mut w = self.writer();
-        if w.failed {
-            return Err(LedgerError::Poisoned);
+        if let Some(cause) = &w.failed {
+            return Err(self.unavailable(cause.clone()));
         }
         let pending = w
             .pending_records
@@ -476,7 +563,7 @@ impl Ledger {
             .cloned();
         let record = match pending {
             Some(r) => Some(r),
-            None => self.get_record(licence_id)?,
+            None => self.stored_record(&store.db, licence_id)?,
         }
         .ok_or_else(|| LedgerError::UnknownLicence {
             licence_id: licence_id.to_owned(),
@@ -511,17 +598,20 @@ impl Ledger {
                 action: action.name(),
                 source,
             })?;
-        let receipt = self.append(&mut w, &event, &next)?;
+        let receipt = self.append(&store.db, &mut w, &event, Some(record), &next)?;
         drop(w);
         drop(in_flight);
         self.wait_durable(receipt).map(|r| (r, next))
     }
 
-    /// Writes one event with everything that depends on it, atomically.
+    /// Writes one event with everything that depends on it, atomically. `before` is the
+    /// licence's record before the event (as the writer sees it).
     fn append(
         &self,
+        db: &sled::Db,
         w: &mut Writer,
         event: &Event,
+        before: Option<LicenceRecord>,
         record: &LicenceRecord,
     ) -> Result<Receipt, LedgerError> {
         let bytes = event.to_bytes().map_err(LedgerError::Encode)?;
@@ -529,16 +619,13 @@ impl Ledger {
         let hashes = merkle::hashes_to_store(
             w.next_seq,
             leaf,
-            &PendingHashes(&self.db, &w.pending_hashes, &w.applying.hashes),
+            &PendingHashes(db, &w.pending_hashes, &w.applying.hashes),
         )
         .map_err(LedgerError::Merkle)?;
         let first = merkle::stored_hash_index(0, w.next_seq);
         let rec = serde_json::to_vec(record).map_err(LedgerError::Encode)?;
         // The last step that can fail; nothing is staged until it has succeeded.
         let list = list_entry(&mut w.lists, &record.issuer, record.list)?;
-        list.statuses
-            .set(record.idx as usize, record.state.status())
-            .map_err(LedgerError::StatusList)?;
         list.mark(record.idx);
         for (i, h) in hashes.iter().enumerate() {
             w.pending.insert(&hash_key(first + i as u64), &h[..]);
@@ -552,7 +639,16 @@ impl Ledger {
         w.pending.insert(SIZE_KEY, &size.to_be_bytes());
         w.next_seq = size;
         w.prev = Some(leaf);
-        w.changed.insert((record.issuer.clone(), record.list));
+        w.undurable.push_back(StatusChange {
+            seq: event.seq,
+            issuer: record.issuer.clone(),
+            list: record.list,
+            idx: record.idx,
+            status: record.state.status(),
+        });
+        // Readers keep seeing the record as it was until this event is durable. With no
+        // change pending, what the writer read (from sled) is durable.
+        self.masks().staged(event.seq, before, record.clone());
         self.flush.committed(size);
         Ok(Receipt {
             seq: event.seq,
@@ -570,17 +666,18 @@ impl Ledger {
     /// Applies every pending event as one atomic batch, then puts everything on stable
     /// storage: sled's flush, then `fdatasync` of its log (sled 0.34's flush ends in
     /// `sync_file_range`, which neither empties the disk's write cache nor records the
-    /// file's new size: spacejam/sled#1452).
+    /// file's new size: spacejam/sled#1452). Only then do readers see the events.
     fn write_pending_and_sync(&self) -> Result<(), LedgerError> {
         let _one_applier = self.apply.lock().unwrap_or_else(PoisonError::into_inner);
+        let store = self.store()?;
         // Take the pending group under the writer lock, apply it without the lock (writers
-        // go on appending, and still see it through `applying`), then publish the new size.
+        // go on appending, and still see it through `applying`).
         let (batch, target) = {
             let mut w = self.writer();
-            if w.failed {
-                return Err(LedgerError::Poisoned);
+            if let Some(cause) = &w.failed {
+                return Err(self.unavailable(cause.clone()));
             }
-            if w.size < w.next_seq {
+            if w.applied < w.next_seq {
                 w.applying = Staged {
                     records: std::mem::take(&mut w.pending_records),
                     hashes: std::mem::take(&mut w.pending_hashes),
@@ -588,30 +685,134 @@ impl Ledger {
                 };
                 (Some(std::mem::take(&mut w.pending)), w.next_seq)
             } else {
-                (None, w.size)
+                (None, w.applied)
             }
         };
         if let Some(batch) = batch {
-            let applied = self.db.apply_batch(batch);
+            let applied = store.db.apply_batch(batch);
             let mut w = self.writer();
             if let Err(e) = applied {
-                // Memory has moved past what is on disk: refuse everything until a
-                // reopen reloads the state from disk.
-                w.failed = true;
-                return Err(LedgerError::Db(e));
+                return Err(self.fail(&mut w, e));
             }
-            w.size = target;
+            w.applied = target;
             w.applying = Staged::default();
         }
-        self.db.flush().map_err(LedgerError::Db)?;
-        self.log.sync_data().map_err(|e| LedgerError::Db(e.into()))
+        if let Err(e) = store.db.flush() {
+            return Err(self.fail(&mut self.writer(), e));
+        }
+        if let Err(e) = store.log.sync_data() {
+            return Err(self.fail(&mut self.writer(), e.into()));
+        }
+        self.made_durable(target);
+        Ok(())
     }
 
-    fn get_record(&self, licence_id: &str) -> Result<Option<LicenceRecord>, LedgerError> {
-        let Some(v) = self
-            .db
+    /// Every event below `size` is on disk: readers may see them.
+    fn made_durable(&self, size: u64) {
+        let mut w = self.writer();
+        if size <= w.durable {
+            return;
+        }
+        w.durable = size;
+        while w.undurable.front().is_some_and(|c| c.seq < size) {
+            let Some(c) = w.undurable.pop_front() else {
+                break;
+            };
+            if let Some(list) = w.lists.get_mut(&(c.issuer.clone(), c.list)) {
+                // The index was checked when the change was staged.
+                let _ = list.statuses.set(c.idx as usize, c.status);
+            }
+            w.changed.insert((c.issuer, c.list));
+        }
+        self.masks().durable_upto(size);
+    }
+
+    /// A write failed: from now on every change is refused and readers stay on the durable
+    /// state, until [`recover`](Self::recover). Logged once per failure, at ERROR.
+    fn fail(&self, w: &mut Writer, e: sled::Error) -> LedgerError {
+        let err = self.db_error(e);
+        let cause = err
+            .storage_cause()
+            .cloned()
+            .unwrap_or_else(|| StorageCause::Io(err.to_string()));
+        if w.failed.is_none() {
+            tracing::error!(
+                target: "elicense::ledger",
+                cause = cause.code(),
+                durable_events = w.durable,
+                "ledger write failed; changes are refused until it is reopened: {}",
+                cause.explain(&self.dir)
+            );
+            w.failed = Some(cause);
+        }
+        err
+    }
+
+    /// Reopens a ledger whose write failed, once its storage can take writes again: probes
+    /// the disk ([`storage::probe`]), reopens the database and reloads every in-memory state
+    /// from what is on disk. `Ok(false)` if nothing had failed; the cause if the storage
+    /// still cannot be used.
+    pub fn recover(&self) -> Result<bool, LedgerError> {
+        let _one_applier = self.apply.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut w = self.writer();
+        let Some(cause) = w.failed.clone() else {
+            return Ok(false);
+        };
+        storage::probe(&self.dir).map_err(|now| {
+            if now != cause {
+                tracing::warn!(target: "elicense::ledger", cause = now.code(), "ledger storage still unusable: {}", now.explain(&self.dir));
+            }
+            self.unavailable(now)
+        })?;
+        // The old database (with its sticky error) must be closed before the lock frees.
+        let old = self
+            .store
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(old);
+        let reopened = open_store(&self.dir, &self.options).and_then(|store| {
+            let writer = load_writer(&store.db)?;
+            Ok((store, writer))
+        });
+        let (store, writer) = match reopened {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(target: "elicense::ledger", "ledger could not be reopened yet: {e}");
+                return Err(e);
+            }
+        };
+        let size = writer.durable;
+        *w = writer;
+        *self.masks() = Masks::default();
+        self.flush.reset(size);
+        *self.store.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(store));
+        tracing::warn!(
+            target: "elicense::ledger",
+            durable_events = size,
+            "ledger reopened after a failed write ({}); taking changes again",
+            cause.code()
+        );
+        Ok(true)
+    }
+
+    /// Flushes everything to disk (at shutdown).
+    pub fn flush(&self) -> Result<(), LedgerError> {
+        if let Some(cause) = self.failure() {
+            return Err(self.unavailable(cause));
+        }
+        self.write_pending_and_sync()
+    }
+
+    /// The record as the writer sees it (pending changes included).
+    fn stored_record(
+        &self,
+        db: &sled::Db,
+        licence_id: &str,
+    ) -> Result<Option<LicenceRecord>, LedgerError> {
+        let Some(v) = db
             .get(record_key(licence_id))
-            .map_err(LedgerError::Db)?
+            .map_err(|e| self.db_error(e))?
         else {
             return Ok(None);
         };
@@ -623,26 +824,69 @@ impl Ledger {
             })
     }
 
-    /// The licence's record, if it was issued here.
+    /// The licence's record, if it was issued here, as it is on disk.
     pub fn record(&self, licence_id: &str) -> Result<Option<LicenceRecord>, LedgerError> {
-        self.get_record(licence_id)
+        if let Some(durable) = self.masks().visible(licence_id) {
+            return Ok(durable);
+        }
+        let stored = self.stored_record(&self.store()?.db, licence_id)?;
+        // A change staged and applied since the first look is not durable yet.
+        if let Some(durable) = self.masks().visible(licence_id) {
+            return Ok(durable);
+        }
+        Ok(stored)
+    }
+
+    /// Whether readers may see what is stored beside `licence_id`'s issuance (its seal and
+    /// copy): not while the issuance itself is not durable.
+    fn issuance_visible(&self, licence_id: &str) -> bool {
+        !matches!(self.masks().visible(licence_id), Some(None))
+    }
+
+    fn stored_text(&self, key: &[u8], licence_id: &str) -> Result<Option<String>, LedgerError> {
+        if !self.issuance_visible(licence_id) {
+            return Ok(None);
+        }
+        let v = self.store()?.db.get(key).map_err(|e| self.db_error(e))?;
+        if !self.issuance_visible(licence_id) {
+            return Ok(None);
+        }
+        v.map(|v| {
+            String::from_utf8(v.to_vec()).map_err(|_| LedgerError::Corrupt {
+                what: format!("the stored copy of {licence_id} is not text"),
+            })
+        })
+        .transpose()
     }
 
     /// The paper seal kept with the licence's issuance, if it was issued with one.
     pub fn seal(&self, licence_id: &str) -> Result<Option<String>, LedgerError> {
-        let Some(v) = self.db.get(seal_key(licence_id)).map_err(LedgerError::Db)? else {
-            return Ok(None);
-        };
-        String::from_utf8(v.to_vec())
-            .map(Some)
-            .map_err(|_| LedgerError::Corrupt {
-                what: format!("the stored seal of {licence_id} is not text"),
-            })
+        self.stored_text(&seal_key(licence_id), licence_id)
     }
 
-    /// The event at `seq`.
+    /// The licence as issued, if it was issued with its copy kept.
+    pub fn issued_copy(&self, licence_id: &str) -> Result<Option<IssuedCopy>, LedgerError> {
+        self.stored_text(&copy_key(licence_id), licence_id)?
+            .map(|t| {
+                serde_json::from_str(&t).map_err(|e| LedgerError::CorruptRecord {
+                    key: format!("t{licence_id}"),
+                    source: e,
+                })
+            })
+            .transpose()
+    }
+
+    /// The event at `seq`, if it is on disk.
     pub fn event(&self, seq: u64) -> Result<Option<Event>, LedgerError> {
-        let Some(v) = self.db.get(event_key(seq)).map_err(LedgerError::Db)? else {
+        if seq >= self.size() {
+            return Ok(None);
+        }
+        let Some(v) = self
+            .store()?
+            .db
+            .get(event_key(seq))
+            .map_err(|e| self.db_error(e))?
+        else {
             return Ok(None);
         };
         Event::from_bytes(&v)
@@ -652,13 +896,15 @@ impl Ledger {
             })
     }
 
-    /// The events about one licence, oldest first.
+    /// The events about one licence that are on disk, oldest first.
     pub fn history(&self, licence_id: &str) -> Result<Vec<Event>, LedgerError> {
         // Events are few per licence but not indexed by licence: follow the log back from
         // the record's last event would need back-links; a scan is fine for an audit view.
+        let size = self.size();
+        let store = self.store()?;
         let mut out = Vec::new();
-        for item in self.db.scan_prefix(b"e") {
-            let (_, v) = item.map_err(LedgerError::Db)?;
+        for item in store.db.range(event_key(0)..event_key(size)) {
+            let (_, v) = item.map_err(|e| self.db_error(e))?;
             let e = Event::from_bytes(&v).map_err(|e| LedgerError::Corrupt {
                 what: format!("event: {e}"),
             })?;
@@ -669,7 +915,7 @@ impl Ledger {
         Ok(out)
     }
 
-    /// The status list `list` of `issuer` as it stands (a copy).
+    /// The status list `list` of `issuer` as it stands on disk (a copy).
     pub fn status_list(&self, issuer: &Uscc, list: u32) -> Option<StatusList> {
         self.writer()
             .lists
@@ -703,33 +949,49 @@ impl Ledger {
         v
     }
 
-    /// The Merkle tree head (RFC 9162 MTH) at `size`.
+    fn within_log(&self, size: u64) -> Result<Arc<Store>, LedgerError> {
+        let durable = self.size();
+        if size > durable {
+            return Err(LedgerError::BeyondLog { size, durable });
+        }
+        self.store()
+    }
+
+    /// The Merkle tree head (RFC 9162 MTH) at `size` (at most [`size`](Self::size)).
     pub fn root_at(&self, size: u64) -> Result<Hash, LedgerError> {
-        merkle::tree_hash(size, &DbHashes(&self.db)).map_err(LedgerError::Merkle)
+        let store = self.within_log(size)?;
+        merkle::tree_hash(size, &DbHashes(&store.db)).map_err(LedgerError::Merkle)
     }
 
     /// Inclusion proof of event `seq` in the tree of `size` events.
     pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
-        merkle::inclusion_proof(seq, size, &DbHashes(&self.db)).map_err(LedgerError::Merkle)
+        let store = self.within_log(size)?;
+        merkle::inclusion_proof(seq, size, &DbHashes(&store.db)).map_err(LedgerError::Merkle)
     }
 
     /// Consistency proof between tree sizes `old` and `new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
-        merkle::consistency_proof(old, new, &DbHashes(&self.db)).map_err(LedgerError::Merkle)
+        let store = self.within_log(new)?;
+        merkle::consistency_proof(old, new, &DbHashes(&store.db)).map_err(LedgerError::Merkle)
     }
 
     /// Stores a signed checkpoint for tree size `size` (durably) and returns the note now
     /// stored for that size: the first one stored wins, so a note once served is never
-    /// replaced by another signature over the same tree.
+    /// replaced by another signature over the same tree. Readers see it once it is synced.
     pub fn store_checkpoint(&self, size: u64, note: &str) -> Result<String, LedgerError> {
-        if self.writer().failed {
-            return Err(LedgerError::Poisoned);
+        let store = self.within_log(size)?;
+        {
+            let mut w = self.writer();
+            if let Some(cause) = &w.failed {
+                return Err(self.unavailable(cause.clone()));
+            }
+            w.unsynced_checkpoints.insert(size);
         }
         let key = checkpoint_key(size);
-        let kept = match self
+        let kept = match store
             .db
             .compare_and_swap(key, None::<&[u8]>, Some(note.as_bytes()))
-            .map_err(LedgerError::Db)?
+            .map_err(|e| self.db_error(e))?
         {
             Ok(()) => note.to_owned(),
             Err(existing) => existing
@@ -737,59 +999,147 @@ impl Ledger {
                 .map(|v| String::from_utf8_lossy(&v).into_owned())
                 .unwrap_or_else(|| note.to_owned()),
         };
-        if let Err(e) = self.write_pending_and_sync() {
-            // Not known to be on disk: take it back, so it is not served as stored.
-            if kept == note {
-                let _ = self.db.remove(key);
-            }
-            return Err(e);
-        }
+        // On failure the size stays hidden (and the ledger failed) until it is reopened.
+        self.write_pending_and_sync()?;
+        self.writer().unsynced_checkpoints.remove(&size);
         Ok(kept)
     }
 
-    /// The newest stored checkpoint, as `(size, signed note)`.
-    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, LedgerError> {
-        self.db
-            .scan_prefix(b"c")
-            .next_back()
-            .map(stored_checkpoint)
-            .transpose()
+    fn checkpoint_visible(&self, size: u64) -> bool {
+        let w = self.writer();
+        size <= w.durable && !w.unsynced_checkpoints.contains(&size)
     }
 
-    /// Every stored checkpoint, as `(size, signed note)`, oldest first.
+    /// The newest stored checkpoint on disk, as `(size, signed note)`.
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, LedgerError> {
+        let store = self.store()?;
+        for item in store.db.scan_prefix(b"c").rev() {
+            let (size, note) = stored_checkpoint(&self.dir, item)?;
+            if self.checkpoint_visible(size) {
+                return Ok(Some((size, note)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every stored checkpoint on disk, as `(size, signed note)`, oldest first.
     pub fn checkpoints(&self) -> Result<Vec<(u64, String)>, LedgerError> {
-        self.db.scan_prefix(b"c").map(stored_checkpoint).collect()
+        let store = self.store()?;
+        let mut out = Vec::new();
+        for item in store.db.scan_prefix(b"c") {
+            let (size, note) = stored_checkpoint(&self.dir, item)?;
+            if self.checkpoint_visible(size) {
+                out.push((size, note));
+            }
+        }
+        Ok(out)
     }
 
     /// The raw database, for the integrity checker and for tests that tamper with it.
-    pub fn db(&self) -> &sled::Db {
-        &self.db
+    pub fn db(&self) -> Result<sled::Db, LedgerError> {
+        Ok(self.store()?.db.clone())
     }
 }
 
-/// Opens sled in `dir`. sled's background threads can hold the directory lock for a
-/// moment after a previous handle was dropped, so a held lock is retried for up to 2 s.
-fn open_db(dir: &Path) -> Result<sled::Db, LedgerError> {
-    let config = sled::Config::new().path(dir).flush_every_ms(Some(1000));
+/// A sled error met using the ledger in `dir`, naming the storage cause when there is one.
+pub fn db_error(dir: &Path, e: sled::Error) -> LedgerError {
+    match StorageCause::of_sled(&e, dir) {
+        Some(cause) => LedgerError::Storage {
+            cause,
+            dir: dir.to_owned(),
+            source: e,
+        },
+        None => LedgerError::Db(e),
+    }
+}
+
+/// Opens sled in `dir` and its log file. sled's background threads can hold the directory
+/// lock for a moment after a previous handle was dropped, so a held lock is retried for up
+/// to 2 s. The directory's entries (new at the first open) are made durable here, once.
+fn open_store(dir: &Path, options: &LedgerOptions) -> Result<Store, LedgerError> {
+    let config = sled::Config::new()
+        .path(dir)
+        .cache_capacity(options.cache_bytes)
+        .flush_every_ms(Some(1000));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    loop {
+    let db = loop {
         match config.open() {
-            Ok(db) => return Ok(db),
+            Ok(db) => break db,
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock")
                     && std::time::Instant::now() < deadline =>
             {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            Err(e) => return Err(LedgerError::Db(e)),
+            Err(e) => return Err(db_error(dir, e)),
         }
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| db_error(dir, e.into()))?;
+    let log = std::fs::File::open(dir.join("db")).map_err(|e| db_error(dir, e.into()))?;
+    Ok(Store { db, log })
+}
+
+/// The writer's state as it is on disk.
+fn load_writer(db: &sled::Db) -> Result<Writer, LedgerError> {
+    let size = match db.get(SIZE_KEY).map_err(LedgerError::Db)? {
+        None => 0,
+        Some(v) => u64::from_be_bytes(v.as_ref().try_into().map_err(|_| LedgerError::Corrupt {
+            what: "the stored tree size is not 8 bytes".into(),
+        })?),
+    };
+    let prev = if size == 0 {
+        None
+    } else {
+        Some(
+            DbHashes(db)
+                .read_hashes(&[merkle::stored_hash_index(0, size - 1)])
+                .map_err(LedgerError::Merkle)?[0],
+        )
+    };
+    let mut writer = Writer {
+        next_seq: size,
+        applied: size,
+        durable: size,
+        failed: None,
+        prev,
+        lists: HashMap::new(),
+        current: HashMap::new(),
+        pending: sled::Batch::default(),
+        pending_records: HashMap::new(),
+        pending_hashes: HashMap::new(),
+        pending_slots: HashSet::new(),
+        applying: Staged::default(),
+        undurable: VecDeque::new(),
+        unsynced_checkpoints: HashSet::new(),
+        changed: BTreeSet::new(),
+    };
+    for item in db.scan_prefix(b"l") {
+        let (k, v) = item.map_err(LedgerError::Db)?;
+        let r: LicenceRecord =
+            serde_json::from_slice(&v).map_err(|e| LedgerError::CorruptRecord {
+                key: String::from_utf8_lossy(&k[1..]).into_owned(),
+                source: e,
+            })?;
+        let list = list_entry(&mut writer.lists, &r.issuer, r.list)?;
+        list.mark(r.idx);
+        list.statuses
+            .set(r.idx as usize, r.state.status())
+            .map_err(LedgerError::StatusList)?;
+        let cur = writer.current.entry(r.issuer.clone()).or_insert(r.list);
+        *cur = (*cur).max(r.list);
     }
+    // Lists found on disk need a first signature from this process.
+    writer.changed = writer.lists.keys().cloned().collect();
+    Ok(writer)
 }
 
 fn stored_checkpoint(
+    dir: &Path,
     item: sled::Result<(sled::IVec, sled::IVec)>,
 ) -> Result<(u64, String), LedgerError> {
-    let (k, v) = item.map_err(LedgerError::Db)?;
+    let (k, v) = item.map_err(|e| db_error(dir, e))?;
     let size = k
         .get(1..9)
         .and_then(|b| b.try_into().ok())
@@ -810,121 +1160,4 @@ fn list_entry<'a>(
         Entry::Occupied(e) => e.into_mut(),
         Entry::Vacant(e) => e.insert(ListState::new()?),
     })
-}
-
-/// Why a ledger operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LedgerError {
-    /// The database failed.
-    #[error("ledger database error (is another elicense process using the data directory?)")]
-    Db(#[source] sled::Error),
-    /// A stored record does not parse.
-    #[error("stored record {key} is corrupt; run `elicense ledger verify`")]
-    CorruptRecord {
-        /// Which record.
-        key: String,
-        /// Why.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// Stored data is inconsistent.
-    #[error("ledger data is corrupt: {what}; run `elicense ledger verify`")]
-    Corrupt {
-        /// What.
-        what: String,
-    },
-    /// No such licence.
-    #[error("no licence {licence_id} in the ledger; check the identifier (elicense status ID)")]
-    UnknownLicence {
-        /// The identifier.
-        licence_id: String,
-    },
-    /// Issued twice.
-    #[error(
-        "licence {licence_id} is already in the ledger; a re-issue needs a new version number"
-    )]
-    AlreadyIssued {
-        /// The identifier.
-        licence_id: String,
-    },
-    /// Another agency's licence.
-    #[error("licence {licence_id} was issued by {issuer}; agency {actor} cannot change it")]
-    NotYourLicence {
-        /// The identifier.
-        licence_id: String,
-        /// Its issuer.
-        issuer: String,
-        /// Who tried.
-        actor: String,
-    },
-    /// A transition the state does not allow.
-    #[error("cannot {action} licence {licence_id}, which is {state:?}")]
-    Transition {
-        /// The identifier.
-        licence_id: String,
-        /// Its state.
-        state: LicenceState,
-        /// The action.
-        action: &'static str,
-        /// Why not.
-        #[source]
-        source: TransitionError,
-    },
-    /// A reason that does not fit the action.
-    #[error("reason {reason} does not fit {action}")]
-    ReasonMismatch {
-        /// The reason.
-        reason: &'static str,
-        /// The action.
-        action: &'static str,
-    },
-    /// An administrative status that is another action.
-    #[error("{} is not a reason to {action}", admin_status.zh())]
-    AdminStatusMismatch {
-        /// The status.
-        admin_status: AdminStatus,
-        /// The action.
-        action: &'static str,
-    },
-    /// A reason that is not the administrative status's own.
-    #[error("reason {reason} contradicts {}, which means {}; give one or the other", admin_status.zh(), admin_status.reason().name())]
-    ReasonContradicts {
-        /// The reason.
-        reason: &'static str,
-        /// The status.
-        admin_status: AdminStatus,
-    },
-    /// Note too long.
-    #[error("the note is longer than {max} characters")]
-    NoteTooLong {
-        /// Limit.
-        max: usize,
-    },
-    /// A group write failed earlier; the in-memory state is no longer trusted.
-    #[error("an earlier ledger write failed; restart elicense to reload the ledger from disk")]
-    Poisoned,
-    /// A slot that was not reserved here.
-    #[error("status slot {list}/{idx} was not reserved by this ledger or is already used")]
-    SlotNotReserved {
-        /// List.
-        list: u32,
-        /// Index.
-        idx: u64,
-    },
-    /// No list numbers left.
-    #[error("the issuer has used every status list")]
-    ListsExhausted,
-    /// The random source failed.
-    #[error("the system random source failed")]
-    Randomness,
-    /// Encoding failed.
-    #[error("could not encode a ledger record")]
-    Encode(#[source] serde_json::Error),
-    /// Merkle tree failure.
-    #[error("Merkle tree error")]
-    Merkle(#[source] MerkleError),
-    /// Status list failure.
-    #[error("status list error")]
-    StatusList(#[source] crate::status_list::StatusListError),
 }

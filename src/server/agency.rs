@@ -58,17 +58,24 @@ pub(super) fn ledger_error(e: LedgerError) -> ApiError {
         | LedgerError::AdminStatusMismatch { .. }
         | LedgerError::ReasonContradicts { .. }
         | LedgerError::NoteTooLong { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
+        LedgerError::Storage { cause, .. } | LedgerError::Unavailable { cause, .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, cause.code())
+        }
+        LedgerError::BeyondLog { .. } => (StatusCode::BAD_REQUEST, "beyond_log"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
     };
     let message = match &e {
         LedgerError::Transition { source, .. } => format!("{e}: {source}"),
+        LedgerError::Storage { .. } => format!(
+            "{e}. The change may not have been recorded: send the same request again once /readyz answers 200 (a retried issuance returns the licence if it was recorded)"
+        ),
         _ => e.to_string(),
     };
     ApiError::new(status, code, message)
 }
 
 /// `POST /v1/licences` (agency): issue one licence, recorded in the ledger.
-#[utoipa::path(post, path = "/v1/licences", tag = "agency", security(("agency_token" = [])), request_body(content = crate::licence::LicenceRequest, content_type = "application/json"), responses((status = 201, description = "Issued and recorded: `licence_id` and `sd_jwt`", body = serde_json::Value), (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody), (status = 403, description = "Not your licence, or no signing key for your agency", body = super::openapi::ErrorBody), (status = 400, description = "Invalid request", body = super::openapi::ErrorBody), (status = 409, description = "Already issued", body = super::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/licences", tag = "agency", security(("agency_token" = [])), request_body(content = crate::licence::LicenceRequest, content_type = "application/json"), responses((status = 201, description = "Issued and recorded: `licence_id` and `sd_jwt`", body = serde_json::Value), (status = 200, description = "The same request was recorded before (a retry after a lost answer): the licence recorded then, with `replayed: true`", body = serde_json::Value), (status = 503, description = "The ledger cannot take writes (`storage_full`, `storage_read_only`, …): the change may not be recorded; send the same request again once /readyz is 200", body = super::openapi::ErrorBody), (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody), (status = 403, description = "Not your licence, or no signing key for your agency", body = super::openapi::ErrorBody), (status = 400, description = "Invalid request", body = super::openapi::ErrorBody), (status = 409, description = "The identifier was issued from a different request: choose a new serial (or version)", body = super::openapi::ErrorBody)))]
 pub(super) async fn issue_licence(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -97,9 +104,19 @@ pub(super) async fn issue_licence(
     })
     .await
     .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
+    // A retry of a request already recorded gets the same licence, 200 instead of 201.
+    let status = if issued.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((
-        StatusCode::CREATED,
-        Json(json!({ "licence_id": issued.id.to_string(), "sd_jwt": issued.sd_jwt })),
+        status,
+        Json(json!({
+            "licence_id": issued.id.to_string(),
+            "sd_jwt": issued.sd_jwt,
+            "replayed": issued.replayed,
+        })),
     )
         .into_response())
 }
@@ -107,6 +124,9 @@ pub(super) async fn issue_licence(
 fn issue_error(e: crate::issue::IssueError) -> ApiError {
     match e {
         crate::issue::IssueError::Ledger(l) => ledger_error(l),
+        e @ crate::issue::IssueError::SerialTaken { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "already_issued", e.to_string())
+        }
         other => ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
@@ -128,6 +148,10 @@ pub(super) struct BatchRequest {
 /// Every request is checked first (including duplicate serials within the batch): if any
 /// fails, nothing is issued and the answer names each failing index. Then all are issued
 /// in parallel (their ledger commits share fsyncs); the answer lists each licence.
+///
+/// Each licence is recorded on its own, not the batch as a whole: after a crash or a lost
+/// answer some may be recorded and others not. Sending the same batch again is safe: those
+/// already recorded come back as they were (`replayed: true`), the rest are issued.
 #[utoipa::path(post, path = "/v1/licences/batch", tag = "agency", security(("agency_token" = [])), request_body(content = BatchRequest, content_type = "application/json"), responses((status = 201, description = "All issued: `results` lists each licence by index", body = serde_json::Value), (status = 200, description = "Some failed while recording: `results` gives each index a licence or an error", body = serde_json::Value), (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody), (status = 403, description = "Not your licence, or no signing key for your agency", body = super::openapi::ErrorBody), (status = 422, description = "Too many or no requests, or some invalid: nothing issued; `error.details` names each index", body = super::openapi::ErrorBody)))]
 pub(super) async fn issue_batch(
     State(state): State<Arc<AppState>>,
@@ -212,6 +236,7 @@ pub(super) async fn issue_batch(
                                         "index": index,
                                         "licence_id": issued.id.to_string(),
                                         "sd_jwt": issued.sd_jwt,
+                                        "replayed": issued.replayed,
                                     }),
                                     Err(e) => {
                                         let e = issue_error(e);

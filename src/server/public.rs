@@ -17,11 +17,53 @@ pub(super) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready: the ledger is open; gives its size", body = serde_json::Value)))]
-pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({ "status": "ready", "ledger_size": state.ledger.size() }),
-    ))
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready: the ledger takes writes; gives its size (events on disk)", body = serde_json::Value), (status = 503, description = "Not ready: a ledger write failed and it is not reopened yet, or its filesystem is read-only or has less free space than `ledger.min_free_mb`; `error.code` names the cause (`storage_full`, `storage_read_only`, …) and `error.message` the remedy. Verification and status reads are still served.", body = super::openapi::ErrorBody)))]
+pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let size = state.ledger.size();
+    match not_ready(&state) {
+        None => Json(json!({ "status": "ready", "ledger_size": size })).into_response(),
+        Some((code, message)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "error": { "code": code, "message": message },
+                "status": "not_ready",
+                "ledger_size": size,
+            })),
+        )
+            .into_response(),
+    }
+}
+
+/// Why the service cannot take writes now, as `(code, message)`.
+fn not_ready(state: &AppState) -> Option<(&'static str, String)> {
+    use crate::ledger::StorageCause;
+    let dir = state.ledger.dir();
+    if let Some(cause) = state.ledger.failure() {
+        return Some((
+            cause.code(),
+            format!("a ledger write failed: {}", cause.explain(dir)),
+        ));
+    }
+    match crate::ledger::storage::free_space(dir) {
+        Ok((_, true)) => Some((
+            StorageCause::ReadOnly.code(),
+            StorageCause::ReadOnly.explain(dir),
+        )),
+        Ok((free, false)) if free < state.ops.min_free_bytes => Some((
+            StorageCause::NoSpace.code(),
+            format!(
+                "{} MiB free, less than ledger.min_free_mb ({} MiB): {}",
+                free >> 20,
+                state.ops.min_free_bytes >> 20,
+                StorageCause::NoSpace.explain(dir)
+            ),
+        )),
+        Ok(_) => None,
+        Err(e) => {
+            let cause = StorageCause::of_io(&e);
+            Some((cause.code(), cause.explain(dir)))
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text exposition: requests by route and status, latency histograms, verdict counts", content_type = "text/plain", body = String)))]

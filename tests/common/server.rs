@@ -122,6 +122,7 @@ pub fn start_in(keys: &Path, data: &Path, limits: Limits) -> Server {
         log_signer: Some(store.ledger_signer("elicense.example/test-log").unwrap()),
         limits,
         metrics: elicense::metrics::Metrics::default(),
+        ops: elicense::server::Ops::default(),
     });
     let (tx, rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
