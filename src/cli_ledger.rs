@@ -183,6 +183,11 @@ pub fn open_ledger_for_reading(data: &Path) -> Result<ReadLedger, Failure> {
 /// memory and works on a ledger too damaged to open); from a copy if `data` is read-only.
 fn open_db_for_reading(data: &Path) -> Result<(sled::Db, Option<ReadOnlyCopy>), Failure> {
     let open = |dir: &Path| {
+        if let Ok(removed) = elicense::ledger::storage::remove_unfinished_snapshots(dir) {
+            for name in removed {
+                eprintln!("note: removed {name}, a snapshot sled left unfinished (it would stop the ledger from opening; the log holds everything in it)");
+            }
+        }
         sled::Config::new()
             .path(dir)
             .open()

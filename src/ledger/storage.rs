@@ -124,6 +124,30 @@ pub fn lock_holder(file: &Path) -> Option<u32> {
     })
 }
 
+/// Removes snapshot files sled left unfinished (`snap.<lsn>.generating`), returning their
+/// names. sled 0.34 writes a snapshot to such a file, syncs it and only then renames it; but
+/// when it opens a database it takes the last `snap.` file by name, an unfinished one
+/// included, and refuses a truncated one as corrupt. A snapshot write cut short (no space
+/// left, a crash) would so leave a ledger that never opens again, although its log is whole.
+/// An unfinished snapshot holds nothing the log does not: removing it is always safe.
+pub fn remove_unfinished_snapshots(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut removed = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            std::fs::remove_file(entry.path())?;
+            removed.push(name);
+        }
+    }
+    Ok(removed)
+}
+
 /// Free bytes for an unprivileged writer on the filesystem holding `dir`, and whether it is
 /// mounted read-only.
 pub fn free_space(dir: &Path) -> std::io::Result<(u64, bool)> {
@@ -274,6 +298,30 @@ mod tests {
         assert!(free > 0);
         assert!(!ro);
         assert!(probe(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn unfinished_snapshots_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "db",
+            "conf",
+            "snap.0000000000007AF0",
+            "snap.000000000007FBA2.generating",
+        ] {
+            std::fs::write(dir.path().join(f), b"").unwrap();
+        }
+        let removed = remove_unfinished_snapshots(dir.path()).unwrap();
+        assert_eq!(removed, ["snap.000000000007FBA2.generating"]);
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["conf", "db", "snap.0000000000007AF0"]);
+        assert!(remove_unfinished_snapshots(&dir.path().join("none"))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -1057,6 +1057,16 @@ pub fn db_error(dir: &Path, e: sled::Error) -> LedgerError {
 /// lock for a moment after a previous handle was dropped, so a held lock is retried for up
 /// to 2 s. The directory's entries (new at the first open) are made durable here, once.
 fn open_store(dir: &Path, options: &LedgerOptions) -> Result<Store, LedgerError> {
+    match storage::remove_unfinished_snapshots(dir) {
+        Ok(removed) if !removed.is_empty() => tracing::warn!(
+            target: "elicense::ledger",
+            files = ?removed,
+            "removed unfinished sled snapshots (a snapshot write was cut short: no space, or a crash)"
+        ),
+        Ok(_) => {}
+        // A directory this process cannot change: opening it fails below with the cause.
+        Err(_) => {}
+    }
     let config = sled::Config::new()
         .path(dir)
         .cache_capacity(options.cache_bytes)

@@ -41,11 +41,12 @@ pub(super) async fn ledger_checkpoint(
                             e.to_string(),
                         )
                     })?;
-                let stored = s
-                    .ledger
-                    .store_checkpoint(size, &note)
-                    .map_err(unavailable)?;
-                Ok(Some(stored))
+                match s.ledger.store_checkpoint(size, &note) {
+                    Ok(stored) => Ok(Some(stored)),
+                    // Not stored durably, so not served: the newest stored one still is.
+                    Err(e) if e.storage_cause().is_some() => Ok(latest.map(|(_, note)| note)),
+                    Err(e) => Err(unavailable(e)),
+                }
             }
             (_, latest) => Ok(latest.map(|(_, note)| note)),
         }

@@ -90,4 +90,5 @@ pub fn private_copy(src: &Path) -> (tempfile::TempDir, KeyStore) {
 pub fn private_fixture_keys() -> (tempfile::TempDir, KeyStore) {
     private_copy(&crate_dir().join("fixtures/keys"))
 }
+pub mod binary;
 pub mod server;
