@@ -111,11 +111,15 @@ enum Framing {
 #[derive(Debug)]
 pub(super) struct Framer {
     state: State,
+    heads: u64,
 }
 
 impl Default for Framer {
     fn default() -> Self {
-        Self { state: HEAD }
+        Self {
+            state: HEAD,
+            heads: 0,
+        }
     }
 }
 
@@ -123,6 +127,11 @@ impl Framer {
     /// Whether the next bytes are (the start of) a request head.
     pub(super) fn awaiting_head(&self) -> bool {
         matches!(self.state, State::Head { .. })
+    }
+
+    /// How many request heads were passed.
+    pub(super) fn heads(&self) -> u64 {
+        self.heads
     }
 
     /// Decides about `data`, the bytes received and not yet passed.
@@ -151,6 +160,7 @@ impl Framer {
                     Err(refusal) => Err(refusal),
                     Ok(Some(end)) => match check_head(&data[..end]) {
                         Ok(framing) => {
+                            self.heads += 1;
                             self.state = match framing {
                                 Framing::None | Framing::Length(0) => HEAD,
                                 Framing::Length(n) => State::Body { remaining: n },
@@ -597,6 +607,12 @@ mod tests {
             assert_eq!(passed, input.to_vec(), "split {split}");
             assert_eq!(last, Some(Step::NeedMore));
         }
+        let mut framer = Framer::default();
+        let mut rest = &input[..];
+        while let Step::Pass(n) = framer.step(rest) {
+            rest = &rest[n..];
+        }
+        assert_eq!((framer.heads(), rest.len()), (4, 0));
         // A broken chunk, after its head passed, is not a refusal but a broken connection.
         let (_, last) = run(
             b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",

@@ -183,11 +183,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Stream<S> {
                 return Poll::Ready(Ok(()));
             }
             if this.vetted < this.buf.len() {
-                let was_head = this.framer.awaiting_head();
+                let heads = this.framer.heads();
                 match this.framer.step(&this.buf[this.vetted..]) {
                     Step::Pass(n) => {
                         this.vetted += n;
-                        if was_head && !this.framer.awaiting_head() {
+                        if this.framer.heads() != heads {
                             this.head_since = None;
                         }
                         continue;
