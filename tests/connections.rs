@@ -307,3 +307,39 @@ fn out_of_file_descriptors_the_accept_loop_logs_and_carries_on() {
     );
     assert!(status.success(), "{status:?}: {}", log.lock().unwrap());
 }
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order_up_to_a_refused_head() {
+    let s = start();
+    let addr: SocketAddr = s.url.trim_start_matches("http://").parse().unwrap();
+    let mut c = connect_from("127.0.0.1", addr).await;
+    // A chunked body with trailers, a request without body, then a smuggling attempt.
+    c.write_all(
+        b"POST /v1/verify HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n\
+          3\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\n\
+          GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n\
+          POST /v1/verify HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 30\r\n\r\nabc",
+    )
+    .await
+    .unwrap();
+    let (first, _, body) = read_response(&mut c).await;
+    assert!((200..500).contains(&first), "{first}: {body}");
+    assert!(
+        body.contains("\"verdict\"") || body.contains("\"error\""),
+        "{body}"
+    );
+    assert_eq!(read_response(&mut c).await.0, 200);
+    let (status, head, body) = read_response(&mut c).await;
+    assert_eq!(status, 400, "{head}\n{body}");
+    assert!(body.contains("\"conflicting_content_length\""), "{body}");
+    assert!(
+        head.to_ascii_lowercase().contains("connection: close"),
+        "{head}"
+    );
+    let mut rest = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 0, "{}", String::from_utf8_lossy(&rest));
+}
