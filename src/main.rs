@@ -231,6 +231,19 @@ struct ServeArgs {
     /// Public endpoints: burst per client address [default: 200].
     #[arg(long, env = "ELICENSE_RATE_BURST")]
     rate_burst: Option<u32>,
+    /// Connections open at once; more get 503 and are closed. Keep it below the open-file
+    /// limit (ulimit -n) [default: 768].
+    #[arg(long, env = "ELICENSE_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Connections open at once from one client address; more get 429 [default: 64].
+    #[arg(long, env = "ELICENSE_MAX_CONNECTIONS_PER_CLIENT")]
+    max_connections_per_client: Option<usize>,
+    /// Seconds a client may take to send a request's headers [default: 10].
+    #[arg(long, env = "ELICENSE_HEADER_READ_TIMEOUT_SECS")]
+    header_read_timeout_secs: Option<u64>,
+    /// Seconds an idle keep-alive connection is kept open [default: 60].
+    #[arg(long, env = "ELICENSE_IDLE_TIMEOUT_SECS")]
+    idle_timeout_secs: Option<u64>,
     /// Seconds a relying party may cache a status list (its ttl) [default: 3600].
     #[arg(long, env = "ELICENSE_STATUS_LIST_TTL")]
     status_list_ttl: Option<u64>,
@@ -942,6 +955,10 @@ fn serve(
             max_batch: args.max_batch,
             rate_per_second: args.rate_per_second,
             rate_burst: args.rate_burst,
+            max_connections: args.max_connections,
+            max_connections_per_client: args.max_connections_per_client,
+            header_read_timeout_secs: args.header_read_timeout_secs,
+            idle_timeout_secs: args.idle_timeout_secs,
         },
         status_lists: StatusListsLayer {
             ttl_secs: args.status_list_ttl,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,12 +24,15 @@ struct Inner {
     requests: BTreeMap<(String, u16), u64>,
     latency: BTreeMap<String, Histogram>,
     verdicts: BTreeMap<String, u64>,
+    connections_refused: BTreeMap<&'static str, u64>,
+    connections_timed_out: u64,
 }
 
 /// Counters shared by the handlers.
 #[derive(Debug, Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    open_connections: AtomicUsize,
 }
 
 impl Metrics {
@@ -52,6 +56,35 @@ impl Metrics {
     pub fn verdict(&self, code: &str) {
         let mut m = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         *m.verdicts.entry(code.to_owned()).or_default() += 1;
+    }
+
+    /// A connection was admitted.
+    pub fn connection_opened(&self) {
+        self.open_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An admitted connection closed.
+    pub fn connection_closed(&self) {
+        let _ = self
+            .open_connections
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
+    /// Connections being served now.
+    pub fn open_connections(&self) -> usize {
+        self.open_connections.load(Ordering::Relaxed)
+    }
+
+    /// A connection over a cap (`total` or `per_client`) was answered and closed.
+    pub fn connection_refused(&self, cap: &'static str) {
+        let mut m = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        *m.connections_refused.entry(cap).or_default() += 1;
+    }
+
+    /// A connection was closed on its header-read timeout, or for a stalled body or response.
+    pub fn connection_timed_out(&self) {
+        let mut m = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        m.connections_timed_out += 1;
     }
 
     /// The Prometheus text exposition.
@@ -99,6 +132,26 @@ impl Metrics {
         for (code, n) in &m.verdicts {
             let _ = writeln!(out, "elicense_verdicts_total{{verdict=\"{code}\"}} {n}");
         }
+        out.push_str("# HELP elicense_open_connections Client connections being served.\n");
+        out.push_str("# TYPE elicense_open_connections gauge\n");
+        let _ = writeln!(out, "elicense_open_connections {}", self.open_connections());
+        out.push_str(
+            "# HELP elicense_connections_refused_total Connections over a cap, answered and closed.\n",
+        );
+        out.push_str("# TYPE elicense_connections_refused_total counter\n");
+        for (cap, n) in &m.connections_refused {
+            let _ = writeln!(
+                out,
+                "elicense_connections_refused_total{{cap=\"{cap}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP elicense_connections_timed_out_total Connections closed on the header-read timeout or a stalled body or response.\n");
+        out.push_str("# TYPE elicense_connections_timed_out_total counter\n");
+        let _ = writeln!(
+            out,
+            "elicense_connections_timed_out_total {}",
+            m.connections_timed_out
+        );
         out
     }
 }
@@ -131,5 +184,12 @@ mod tests {
         ));
         assert!(text.contains("elicense_verdicts_total{verdict=\"valid\"} 2"));
         assert!(text.contains("elicense_verdicts_total{verdict=\"revoked\"} 1"));
+        m.connection_opened();
+        m.connection_opened();
+        m.connection_closed();
+        m.connection_refused("per_client");
+        let text = m.render();
+        assert!(text.contains("elicense_open_connections 1\n"), "{text}");
+        assert!(text.contains("elicense_connections_refused_total{cap=\"per_client\"} 1"));
     }
 }

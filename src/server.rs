@@ -4,6 +4,7 @@
 //! `{ "error": { "code", "message" } }` with a stable code — axum's own rejections included.
 
 mod agency;
+mod conn;
 pub(crate) use agency::agency;
 mod ledger_api;
 pub mod openapi;
@@ -99,6 +100,17 @@ pub struct Limits {
     pub rate_per_second: u32,
     /// Public endpoints: burst per client address.
     pub rate_burst: u32,
+    /// Connections open at once; more are answered 503 `too_many_connections` and closed.
+    pub max_connections: usize,
+    /// Connections open at once from one client address; more are answered 429
+    /// `too_many_connections` and closed.
+    pub max_connections_per_client: usize,
+    /// Longest a client may take to send a request's head (request line and headers): from
+    /// the connection's accept for its first request, from the first byte for later ones.
+    pub header_read_timeout: std::time::Duration,
+    /// Longest a keep-alive connection may wait for its next request (or stall a body or a
+    /// response) before it is closed.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -110,6 +122,10 @@ impl Default for Limits {
             max_batch: 100,
             rate_per_second: 100,
             rate_burst: 200,
+            max_connections: 768,
+            max_connections_per_client: 64,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -339,18 +355,15 @@ pub fn app(state: Arc<AppState>) -> Router {
 }
 
 /// Serves `app(state)` on `listener` (with each client's address, for rate limiting) until
-/// `shutdown` completes; requests in flight are finished first.
+/// `shutdown` completes; requests in flight are finished first. Connections are capped and
+/// timed by `state.limits`, and every request head is checked before hyper parses it (see
+/// `conn.rs`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    conn::serve(listener, state, shutdown).await
 }
 
 fn request_id(incoming: Option<&HeaderValue>) -> String {
@@ -419,6 +432,8 @@ async fn track(
 pub const MAX_URI: usize = 4096;
 /// Most header bytes (names and values) accepted in one request.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Most headers accepted in one request.
+pub const MAX_HEADERS: usize = 100;
 
 /// Refuses over-long request targets and header sections before any handler runs.
 async fn guard(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
@@ -428,6 +443,15 @@ async fn guard(req: axum::extract::Request, next: axum::middleware::Next) -> Res
             StatusCode::URI_TOO_LONG,
             "uri_too_long",
             format!("the request target is {uri_len} bytes; at most {MAX_URI}"),
+        )
+        .into_response();
+    }
+    let count = req.headers().len();
+    if count > MAX_HEADERS {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "too_many_headers",
+            format!("the request has {count} headers; at most {MAX_HEADERS}"),
         )
         .into_response();
     }

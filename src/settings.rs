@@ -117,6 +117,14 @@ pub struct LimitsLayer {
     pub rate_per_second: Option<u32>,
     /// Public endpoints: burst allowance per client address.
     pub rate_burst: Option<u32>,
+    /// Connections open at once; more are answered 503 and closed.
+    pub max_connections: Option<usize>,
+    /// Connections open at once from one client address; more are answered 429 and closed.
+    pub max_connections_per_client: Option<usize>,
+    /// Seconds a client may take to send a request's head.
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a keep-alive connection may wait for its next request.
+    pub idle_timeout_secs: Option<u64>,
 }
 
 /// The `[status_lists]` table.
@@ -181,6 +189,10 @@ impl Settings {
         let defaults = Limits::default();
         let timeout_secs =
             first!(layers, limits.timeout_secs).unwrap_or(defaults.timeout.as_secs());
+        let header_read_secs = first!(layers, limits.header_read_timeout_secs)
+            .unwrap_or(defaults.header_read_timeout.as_secs());
+        let idle_secs =
+            first!(layers, limits.idle_timeout_secs).unwrap_or(defaults.idle_timeout.as_secs());
         let limits = Limits {
             max_concurrent: first!(layers, limits.max_concurrent)
                 .unwrap_or(defaults.max_concurrent),
@@ -190,6 +202,12 @@ impl Settings {
             rate_per_second: first!(layers, limits.rate_per_second)
                 .unwrap_or(defaults.rate_per_second),
             rate_burst: first!(layers, limits.rate_burst).unwrap_or(defaults.rate_burst),
+            max_connections: first!(layers, limits.max_connections)
+                .unwrap_or(defaults.max_connections),
+            max_connections_per_client: first!(layers, limits.max_connections_per_client)
+                .unwrap_or(defaults.max_connections_per_client),
+            header_read_timeout: Duration::from_secs(header_read_secs),
+            idle_timeout: Duration::from_secs(idle_secs),
         };
         let range = |key, value: u64, ok: bool, expected| {
             if ok {
@@ -231,6 +249,32 @@ impl Settings {
         )?;
         let n = u64::from(limits.rate_burst);
         range("limits.rate_burst", n, n >= 1, "at least 1")?;
+        let total = limits.max_connections as u64;
+        range(
+            "limits.max_connections",
+            total,
+            (1..=100_000).contains(&total),
+            "1 to 100000 (and below the open-file limit, ulimit -n)",
+        )?;
+        let n = limits.max_connections_per_client as u64;
+        range(
+            "limits.max_connections_per_client",
+            n,
+            (1..=total).contains(&n),
+            "1 to limits.max_connections",
+        )?;
+        range(
+            "limits.header_read_timeout_secs",
+            header_read_secs,
+            (1..=300).contains(&header_read_secs),
+            "1 to 300",
+        )?;
+        range(
+            "limits.idle_timeout_secs",
+            idle_secs,
+            (1..=3600).contains(&idle_secs),
+            "1 to 3600",
+        )?;
         let ttl = first!(layers, status_lists.ttl_secs).unwrap_or(3_600);
         let validity = first!(layers, status_lists.validity_secs).unwrap_or(86_400);
         range(
@@ -333,6 +377,31 @@ mod tests {
                 ..
             }
         ));
+        for (toml, key) in [
+            ("max_connections = 0", "limits.max_connections"),
+            ("max_connections = 10000000", "limits.max_connections"),
+            (
+                "max_connections = 10\nmax_connections_per_client = 11",
+                "limits.max_connections_per_client",
+            ),
+            (
+                "max_connections_per_client = 0",
+                "limits.max_connections_per_client",
+            ),
+            (
+                "header_read_timeout_secs = 0",
+                "limits.header_read_timeout_secs",
+            ),
+            ("idle_timeout_secs = 0", "limits.idle_timeout_secs"),
+            ("idle_timeout_secs = 86400", "limits.idle_timeout_secs"),
+        ] {
+            let layer =
+                Layer::from_toml("x.toml".as_ref(), &format!("[limits]\n{toml}\n")).unwrap();
+            match Settings::resolve(&[&layer]) {
+                Err(SettingsError::OutOfRange { key: k, .. }) => assert_eq!(k, key, "{toml}"),
+                other => panic!("{toml}: {other:?}"),
+            }
+        }
         let url = Layer {
             public_url: Some("ftp://x".into()),
             ..Layer::default()

@@ -39,6 +39,8 @@ pub struct Server {
     pub tokens: TokenStore,
     pub keys: PathBuf,
     pub data: PathBuf,
+    /// The running service's state (its metrics, e.g. open connections).
+    pub state: Arc<AppState>,
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     dirs: Option<(tempfile::TempDir, tempfile::TempDir)>,
@@ -126,6 +128,7 @@ pub fn start_in(keys: &Path, data: &Path, limits: Limits) -> Server {
     });
     let (tx, rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let shared = state.clone();
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async move {
@@ -148,6 +151,7 @@ pub fn start_in(keys: &Path, data: &Path, limits: Limits) -> Server {
         tokens,
         keys: keys.to_owned(),
         data: data.to_owned(),
+        state: shared,
         stop: Some(stop_tx),
         thread: Some(thread),
         dirs: None,
@@ -245,6 +249,12 @@ pub fn post_auth(s: &Server, path: &str, token: Option<&str>, body: &str) -> Ans
 /// Sends raw bytes and reads the status line and body (for requests a client library
 /// will not make).
 pub fn raw(s: &Server, request: &[u8]) -> (u16, String) {
+    let (status, _, body) = raw_with_head(s, request);
+    (status, body)
+}
+
+/// Like [`raw`], and gives the response head (status line and headers) too.
+pub fn raw_with_head(s: &Server, request: &[u8]) -> (u16, String, String) {
     let addr = s.url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream
@@ -278,9 +288,9 @@ pub fn raw(s: &Server, request: &[u8]) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text
+    let (head, body) = text
         .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
+        .map(|(h, b)| (h.to_owned(), b.to_owned()))
         .unwrap_or_default();
-    (status, body)
+    (status, head, body)
 }
