@@ -63,6 +63,13 @@ pub(super) struct Stream<S> {
     read_timer: Pin<Box<Sleep>>,
     write_stalled_since: Option<Instant>,
     write_timer: Pin<Box<Sleep>>,
+    /// Whether hyper wrote anything since the last head went to it. The next head is vetted
+    /// only then: hyper stops parsing buffered pipelined heads once it sees the end of the
+    /// stream, so a refused head must not end the stream before the heads before it are
+    /// answered.
+    answered: bool,
+    /// hyper's read, parked until it answers the head it has.
+    read_waker: Option<std::task::Waker>,
 }
 
 impl<S> Stream<S> {
@@ -86,6 +93,8 @@ impl<S> Stream<S> {
             read_timer: Box::pin(tokio::time::sleep_until(now + header_read_timeout)),
             write_stalled_since: None,
             write_timer: Box::pin(tokio::time::sleep_until(now + idle_timeout)),
+            answered: true,
+            read_waker: None,
         }
     }
 
@@ -182,6 +191,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Stream<S> {
             if this.refusal.is_some() || this.timed_out.is_some() {
                 return Poll::Ready(Ok(()));
             }
+            if this.framer.awaiting_head() && !this.answered {
+                this.read_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
             if this.vetted < this.buf.len() {
                 let heads = this.framer.heads();
                 match this.framer.step(&this.buf[this.vetted..]) {
@@ -189,6 +202,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Stream<S> {
                         this.vetted += n;
                         if this.framer.heads() != heads {
                             this.head_since = None;
+                            this.answered = false;
                         }
                         continue;
                     }
@@ -247,6 +261,16 @@ impl<S: AsyncRead + Unpin> AsyncRead for Stream<S> {
 
 impl<S: AsyncWrite + Unpin> Stream<S> {
     /// Tracks write progress: a write pending for the idle timeout fails.
+    /// Notes that hyper wrote a response's bytes, waking its parked read.
+    fn wrote(&mut self, r: &Poll<io::Result<usize>>) {
+        if matches!(r, Poll::Ready(Ok(n)) if *n > 0) {
+            self.answered = true;
+            if let Some(w) = self.read_waker.take() {
+                w.wake();
+            }
+        }
+    }
+
     fn on_write<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match r {
             Poll::Ready(r) => {
@@ -280,6 +304,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Stream<S> {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, data);
+        self.wrote(&r);
         self.on_write(cx, r)
     }
 
@@ -289,6 +314,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Stream<S> {
         data: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, data);
+        self.wrote(&r);
         self.on_write(cx, r)
     }
 
