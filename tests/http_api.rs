@@ -175,6 +175,90 @@ fn batch_issuance_is_all_checked_first_then_all_recorded() {
 }
 
 #[test]
+fn a_retried_issuance_returns_the_licence_already_recorded() {
+    let s = start();
+    let t = token(&s, A);
+    let size = s.ledger.size();
+    let request = business_request("R1");
+    let first = post_auth(&s, "/v1/licences", Some(&t), &request.to_string());
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.json()["replayed"], false);
+    // The answer was lost; the agency sends the same request again (as JSON text with
+    // other spacing and member order, which does not matter).
+    let mut reordered = serde_json::Map::new();
+    for (k, v) in request.as_object().unwrap().iter().rev() {
+        reordered.insert(k.clone(), v.clone());
+    }
+    let again = post_auth(
+        &s,
+        "/v1/licences",
+        Some(&t),
+        &serde_json::to_string_pretty(&reordered).unwrap(),
+    );
+    assert_eq!(again.status, 200, "{}", again.body);
+    let (a, b) = (first.json(), again.json());
+    assert_eq!(b["replayed"], true);
+    assert_eq!(a["licence_id"], b["licence_id"]);
+    assert_eq!(
+        a["sd_jwt"], b["sd_jwt"],
+        "the very licence recorded, not a new one"
+    );
+    assert_eq!(s.ledger.size(), size + 1, "recorded once");
+    assert_eq!(
+        verdict(&s, b["sd_jwt"].as_str().unwrap())["verdict"],
+        "valid"
+    );
+    // Another request for the same identifier is a conflict that says what to change.
+    let mut other = request.clone();
+    other["fields"]["address"] = "福建省示例市鼓楼区另一路1号".into();
+    let c = post_auth(&s, "/v1/licences", Some(&t), &other.to_string());
+    assert_eq!(
+        (c.status, c.error_code().as_str()),
+        (409, "already_issued"),
+        "{}",
+        c.body
+    );
+    let message = c.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("`serial`") && message.contains("`version`"),
+        "{message}"
+    );
+    assert!(message.contains("identical request"), "{message}");
+    // Printed once in the message, not twice.
+    assert_eq!(message.matches("already issued").count(), 1, "{message}");
+    // A batch resent after a lost answer: the recorded one comes back, the new one is issued.
+    let batch = json!({ "requests": [request, business_request("R2")] });
+    let a = post_auth(&s, "/v1/licences/batch", Some(&t), &batch.to_string());
+    assert_eq!(a.status, 201, "{}", a.body);
+    let j = a.json();
+    let mut results: Vec<&Value> = j["results"].as_array().unwrap().iter().collect();
+    results.sort_by_key(|r| r["index"].as_u64());
+    assert_eq!(results[0]["replayed"], true);
+    assert_eq!(results[0]["sd_jwt"], first.json()["sd_jwt"]);
+    assert_eq!(results[1]["replayed"], false);
+    assert_eq!(s.ledger.size(), size + 2);
+    // The same batch once more: nothing new.
+    let a = post_auth(&s, "/v1/licences/batch", Some(&t), &batch.to_string());
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert!(a.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["replayed"] == true));
+    assert_eq!(s.ledger.size(), size + 2);
+    // Another agency's token cannot fetch it by replaying: its requests name its own USCC
+    // as issuer, so the identifier differs.
+    let tb = token(&s, B);
+    let x = post_auth(
+        &s,
+        "/v1/licences",
+        Some(&tb),
+        &business_request("R1").to_string(),
+    );
+    assert_ne!(x.status, 200, "{}", x.body);
+}
+
+#[test]
 fn issuer_metadata_is_served_under_well_known() {
     let s = start();
     let a = get(&s, &format!("/.well-known/jwt-vc-issuer/agencies/{A}"));
