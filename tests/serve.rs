@@ -4,113 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::Value;
-use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_elicense");
+mod common;
+
+use common::binary::{agent, call, elicense, serve, stop};
+
 const CRATE: &str = env!("CARGO_MANIFEST_DIR");
-
-struct Running {
-    child: Child,
-    url: String,
-    stdout: String,
-}
-
-fn elicense(dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir);
-    for var in [
-        "ELICENSE_KEYS",
-        "ELICENSE_DATA",
-        "ELICENSE_PUBLIC_URL",
-        "ELICENSE_BIND",
-        "ELICENSE_CONFIG",
-        "ELICENSE_LOG_FORMAT",
-    ] {
-        c.env_remove(var);
-    }
-    c
-}
-
-/// Starts `serve` and waits for the line with its address.
-fn serve(dir: &Path, extra: &[&str]) -> Running {
-    let mut child = elicense(dir)
-        .arg("serve")
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut seen = String::new();
-    let url = loop {
-        let mut line = String::new();
-        if out.read_line(&mut line).unwrap() == 0 {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            panic!("serve exited early:\n{seen}\n{err}");
-        }
-        seen.push_str(&line);
-        if let Some(rest) = line.trim().strip_prefix("elicense serving on ") {
-            break rest.to_owned();
-        }
-    };
-    // Read the rest of the banner (until the OpenAPI line).
-    loop {
-        let mut line = String::new();
-        if out.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        seen.push_str(&line);
-        if line.contains("openapi.json") {
-            break;
-        }
-    }
-    child.stdout = Some(out.into_inner());
-    Running {
-        child,
-        url,
-        stdout: seen,
-    }
-}
-
-/// SIGTERM, then everything the process printed.
-fn stop(r: Running) -> (i32, String, String) {
-    let status = Command::new("kill")
-        .args(["-TERM", &r.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = r.child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        r.stdout + &String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-fn call(req: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
-    let mut r = req.unwrap();
-    let status = r.status().as_u16();
-    let body = r.body_mut().read_to_string().unwrap();
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
-    )
-}
 
 #[test]
 fn serve_on_a_fresh_directory_issues_revokes_logs_and_restarts_without_loss() {
