@@ -18,7 +18,7 @@
 //! page cache (default the crate's, `DEFAULT_CACHE_BYTES`), `--every S` between samples
 //! (default 3), `--dir PATH` parent of the fresh data directory (default: the target
 //! directory's tmp), `--compare` to run the same load again with sled's own default cache
-//! (1024 MiB) for `--compare-seconds S` (default half of `--seconds`). The bench takes
+//! (1024 MiB) for `--compare-seconds S` (default `--seconds`, at most 20). The bench takes
 //! about `RAW_SECONDS` + S (+ the compare run) + a second or two to open and close each
 //! ledger, and removes its data directories.
 
@@ -235,13 +235,19 @@ impl Run {
         Some((end.rss_kib as f64 - mid.rss_kib as f64) * 1000.0 / events as f64)
     }
 
-    /// RSS at the first sample with at least `events` events (else the last).
-    fn rss_at(&self, events: u64) -> Sample {
-        *self
-            .samples
-            .iter()
-            .find(|s| s.events >= events)
-            .unwrap_or(self.samples.last().unwrap())
+    /// RSS (KiB) at `events` events, interpolated between the samples around it (the last
+    /// sample's if the run did not get that far).
+    fn rss_at(&self, events: u64) -> f64 {
+        let last = self.last();
+        let Some(i) = self.samples.iter().position(|s| s.events >= events) else {
+            return last.rss_kib as f64;
+        };
+        let b = self.samples[i];
+        let Some(a) = i.checked_sub(1).map(|j| self.samples[j]) else {
+            return b.rss_kib as f64;
+        };
+        let f = (events - a.events) as f64 / (b.events - a.events).max(1) as f64;
+        a.rss_kib as f64 + f * (b.rss_kib as f64 - a.rss_kib as f64)
     }
 }
 
@@ -432,7 +438,7 @@ fn main() {
         return;
     }
     let cores = std::thread::available_parallelism().map_or(0, |c| c.get());
-    let compare_seconds = o.compare_seconds.unwrap_or((o.seconds / 2.0).max(1.0));
+    let compare_seconds = o.compare_seconds.unwrap_or(o.seconds.min(20.0));
     let total = RAW_SECONDS + o.seconds + if o.compare { compare_seconds } else { 0.0 };
     println!(
         "soak bench: {} writers, {} MiB page cache, {:.0} s of load{}, a sample every {:.1} s, {cores} cores; about {total:.0} s in all; data under {}",
@@ -462,16 +468,14 @@ fn main() {
     summary(&main_run, raw);
     if let Some(c) = &compare {
         summary(c, raw);
-        let at = c.last().events;
-        let (a, b) = (main_run.rss_at(at), c.last());
+        let at = c.last().events.min(main_run.last().events);
+        let (a, b) = (main_run.rss_at(at) / 1024.0, c.rss_at(at) / 1024.0);
         println!(
-            "  at ~{at} events: {} MiB cache → {:.1} MiB RSS ({} events), {} MiB cache → {:.1} MiB RSS: {:+.1} MiB",
+            "  at {at} events: {} MiB cache → {a:.1} MiB RSS, {} MiB cache → {b:.1} MiB RSS ({:+.1} MiB, {:.2}×)",
             main_run.cache_mb,
-            mib(a.rss_kib),
-            a.events,
             c.cache_mb,
-            mib(b.rss_kib),
-            mib(b.rss_kib) - mib(a.rss_kib)
+            b - a,
+            b / a
         );
     }
     println!("total {:.1?}", started.elapsed());
