@@ -23,7 +23,7 @@ use elicense::licence::codes::Uscc;
 use elicense::licence::identifier::LicenceId;
 use elicense::pki::{AgencyIdentity, TrustStore};
 use elicense::publish::StatusPublisher;
-use elicense::status_list::{self, Status, VerifiedStatusList};
+use elicense::status_list::{self, Status, StatusList, VerifiedStatusList};
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -167,10 +167,10 @@ const CHILD_THREADS: u64 = 3;
 const RECENT: usize = 32;
 /// Random recent licences the reader reads per pass (besides those in flight).
 const READS_PER_PASS: usize = 4;
-/// Least time between two signed status lists in the child (signing and verifying a
-/// 2²⁰-entry list takes a while in a debug build, and shares the CPU with the writers).
-const SIGN_EVERY: Duration = Duration::from_millis(40);
-/// Least time between two reader passes.
+/// Pause between two signings of the status lists in the child (signing and verifying a
+/// 2²⁰-entry list takes about 10 ms in a debug build, and shares the CPU with the writers).
+const SIGN_EVERY: Duration = Duration::from_millis(10);
+/// Pause between two passes of the record reader.
 const READ_EVERY: Duration = Duration::from_millis(1);
 
 /// What the writers tell the reader: licences to look at.
@@ -179,6 +179,8 @@ struct Shared {
     recent: Mutex<VecDeque<String>>,
     /// Per writer, the licence it is changing right now (published before the call).
     in_flight: Vec<Mutex<Option<String>>>,
+    /// Slots of licences whose record a reader saw, newest last: (id, issuer, list, idx).
+    slots: Mutex<VecDeque<(String, String, u32, u64)>>,
 }
 
 impl Shared {
@@ -186,6 +188,17 @@ impl Shared {
         Self {
             recent: Mutex::new(VecDeque::new()),
             in_flight: (0..CHILD_THREADS).map(|_| Mutex::new(None)).collect(),
+            slots: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    fn slot(&self, id: String, issuer: String, list: u32, idx: u64) {
+        let mut slots = self.slots.lock().unwrap();
+        if !slots.iter().any(|(known, ..)| *known == id) {
+            if slots.len() == RECENT {
+                slots.pop_front();
+            }
+            slots.push_back((id, issuer, list, idx));
         }
     }
 
@@ -252,9 +265,54 @@ fn verify_list(
     Err(last)
 }
 
-/// The reader: reads the size, records of licences recently issued or being changed, and
-/// signed status lists, as the service would serve them, and reports each observation.
-fn read_while_writing(ledger: &Ledger, shared: &Shared, keys: &Path) {
+/// A reader: reads the size, the records of licences recently issued or being changed,
+/// and their status-list entries as the publisher would sign them now, and reports each
+/// observation; shares the slots it learnt with [`read_signed_lists`].
+fn read_records(ledger: &Ledger, shared: &Shared) {
+    let mut rng = Rng::seeded();
+    loop {
+        let size = ledger.size();
+        emit(format_args!("size {size}"));
+        // The lists as they would be signed now, one copy per list and pass.
+        let mut lists: HashMap<(String, u32), Option<StatusList>> = HashMap::new();
+        for id in shared.pick(&mut rng, READS_PER_PASS) {
+            let Some(record) = ledger.record(&id).expect("child: read a record") else {
+                continue;
+            };
+            emit(format_args!(
+                "seen {id} {} {}",
+                record.last_seq,
+                state_name(record.state)
+            ));
+            let statuses = lists
+                .entry((record.issuer.clone(), record.list))
+                .or_insert_with(|| {
+                    ledger.status_list(&Uscc::parse(&record.issuer).unwrap(), record.list)
+                });
+            let status = statuses
+                .as_ref()
+                .and_then(|l| l.get(usize::try_from(record.idx).unwrap()))
+                .expect("child: the licence's status-list entry");
+            emit(format_args!(
+                "entry {} {} {} {} {id}",
+                record.issuer,
+                record.list,
+                record.idx,
+                status.as_u8()
+            ));
+            shared.slot(id, record.issuer, record.list, record.idx);
+        }
+        std::thread::sleep(READ_EVERY);
+    }
+}
+
+/// A reader: signs the agencies' status lists as the service does and verifies them as a
+/// relying party does, and reports the entries of the licences whose slots
+/// [`read_records`] learnt. (A signed list is printed several milliseconds after the
+/// publisher read the ledger — signing and verifying a 2²⁰-entry list in a debug build —
+/// by when most changes in flight then are durable: the entries `read_records` reads
+/// directly are printed at once.)
+fn read_signed_lists(ledger: &Ledger, shared: &Shared, keys: &Path) {
     let store = KeyStore::new(keys);
     let trust = store.trust_store().expect("child: trust store");
     let issuers: HashMap<String, Issuer> = [AGENCY_A, AGENCY_B]
@@ -268,61 +326,41 @@ fn read_while_writing(ledger: &Ledger, shared: &Shared, keys: &Path) {
         .collect();
     let issuer_for = |code: &Uscc| issuers.get(code.as_str());
     let publisher = StatusPublisher::new(STATUS_BASE, 86_400, 3_600);
-    let mut rng = Rng::seeded();
-    // Slots of licences whose record the reader saw, newest last: (id, issuer, list, idx).
-    let mut slots: VecDeque<(String, String, u32, u64)> = VecDeque::new();
-    let mut last_signed: Option<Instant> = None;
     loop {
-        let size = ledger.size();
-        emit(format_args!("size {size}"));
-        for id in shared.pick(&mut rng, READS_PER_PASS) {
-            let Some(record) = ledger.record(&id).expect("child: read a record") else {
-                continue;
+        let slots = shared.slots.lock().unwrap().clone();
+        if slots.is_empty() {
+            std::thread::sleep(READ_EVERY);
+            continue;
+        }
+        let began = Instant::now();
+        publisher
+            .refresh(ledger, &issuer_for, AT)
+            .expect("child: sign the status lists");
+        let lists: BTreeSet<(&str, u32)> = slots
+            .iter()
+            .map(|(_, issuer, list, _)| (issuer.as_str(), *list))
+            .collect();
+        for (issuer, list) in lists {
+            // Signed at open (every list counts as changed then) or since.
+            let Some(published) = publisher.get(issuer, list) else {
+                panic!("child: no signed status list {issuer}/{list}");
             };
-            emit(format_args!(
-                "seen {id} {} {}",
-                record.last_seq,
-                state_name(record.state)
-            ));
-            if !slots.iter().any(|(known, ..)| *known == id) {
-                if slots.len() == RECENT {
-                    slots.pop_front();
-                }
-                slots.push_back((id, record.issuer, record.list, record.idx));
-            }
-        }
-        if last_signed.is_none_or(|t| t.elapsed() >= SIGN_EVERY) && !slots.is_empty() {
-            let began = Instant::now();
-            publisher
-                .refresh(ledger, &issuer_for, AT)
-                .expect("child: sign the status lists");
-            let lists: BTreeSet<(&str, u32)> = slots
+            let uri = status_list_uri(STATUS_BASE, issuer, list);
+            let verified = verify_list(&trust, &published.token, issuer, &uri)
+                .unwrap_or_else(|e| panic!("child: status list {uri} refused: {e}"));
+            for (id, _, _, idx) in slots
                 .iter()
-                .map(|(_, issuer, list, _)| (issuer.as_str(), *list))
-                .collect();
-            for (issuer, list) in lists {
-                // Signed at open (every list counts as changed then) or since.
-                let Some(published) = publisher.get(issuer, list) else {
-                    panic!("child: no signed status list {issuer}/{list}");
-                };
-                let uri = status_list_uri(STATUS_BASE, issuer, list);
-                let verified = verify_list(&trust, &published.token, issuer, &uri)
-                    .unwrap_or_else(|e| panic!("child: status list {uri} refused: {e}"));
-                for (id, _, _, idx) in slots
-                    .iter()
-                    .filter(|(_, i, l, _)| *i == issuer && *l == list)
-                {
-                    let status = verified.get(*idx).expect("child: index in the list");
-                    emit(format_args!(
-                        "list {issuer} {list} {idx} {} {id}",
-                        status.as_u8()
-                    ));
-                }
+                .filter(|(_, i, l, _)| i == issuer && *l == list)
+            {
+                let status = verified.get(*idx).expect("child: index in the list");
+                emit(format_args!(
+                    "list {issuer} {list} {idx} {} {id}",
+                    status.as_u8()
+                ));
             }
-            emit(format_args!("signed {}", began.elapsed().as_micros()));
-            last_signed = Some(Instant::now());
         }
-        std::thread::sleep(READ_EVERY);
+        emit(format_args!("signed {}", began.elapsed().as_micros()));
+        std::thread::sleep(SIGN_EVERY);
     }
 }
 
@@ -352,7 +390,8 @@ fn crash_child() {
     let shared = Shared::new();
     std::thread::scope(|scope| {
         let (ledger, shared) = (&ledger, &shared);
-        scope.spawn(move || read_while_writing(ledger, shared, Path::new(&keys)));
+        scope.spawn(move || read_records(ledger, shared));
+        scope.spawn(move || read_signed_lists(ledger, shared, Path::new(&keys)));
         for t in 0..CHILD_THREADS {
             let (agencies, run) = (&agencies, &run);
             scope.spawn(move || {
@@ -436,8 +475,10 @@ fn parse_seen(line: &str) -> Option<Seen> {
     parts.next().is_none().then_some(seen)
 }
 
+/// A `list` line (an entry of a verified signed list) or an `entry` line (read from the
+/// ledger's status list, as the publisher would sign it), after the prefix.
 fn parse_listed(line: &str) -> Option<Listed> {
-    let mut parts = line.strip_prefix("list ")?.split(' ');
+    let mut parts = line.split(' ');
     let listed = Listed {
         issuer: parts.next()?.to_owned(),
         list: parts.next()?.parse().ok()?,
@@ -453,7 +494,10 @@ fn parse_listed(line: &str) -> Option<Listed> {
 struct Observations {
     sizes: Vec<u64>,
     seen: Vec<Seen>,
+    /// Entries of verified signed status lists.
     listed: Vec<Listed>,
+    /// Entries of the ledger's status lists, read directly.
+    entries: Vec<Listed>,
     /// How long each signing and verifying of the status lists took.
     signing: Vec<Duration>,
 }
@@ -496,8 +540,10 @@ fn read_child_stdout(
             out.acks.push(ack);
         } else if let Some(seen) = parse_seen(text) {
             out.observed.seen.push(seen);
-        } else if let Some(listed) = parse_listed(text) {
+        } else if let Some(listed) = text.strip_prefix("list ").and_then(parse_listed) {
             out.observed.listed.push(listed);
+        } else if let Some(entry) = text.strip_prefix("entry ").and_then(parse_listed) {
+            out.observed.entries.push(entry);
         } else if let Some(size) = text.strip_prefix("size ").and_then(|n| n.parse().ok()) {
             out.observed.sizes.push(size);
         } else if let Some(us) = text.strip_prefix("signed ").and_then(|n| n.parse().ok()) {
@@ -506,7 +552,7 @@ fn read_child_stdout(
             out.start = Some(start.parse().expect("the child's start size"));
             out.ready_after = Some(spawned.elapsed());
             let _ = ready.send(());
-        } else if ["ack", "seen", "list", "size", "signed"]
+        } else if ["ack", "seen", "list", "entry", "size", "signed"]
             .iter()
             .any(|p| text.starts_with(p))
         {
@@ -575,7 +621,7 @@ fn check_observations(ledger: &Ledger, round: usize, start: u64, observed: &Obse
             );
         }
     }
-    if observed.listed.is_empty() {
+    if observed.listed.is_empty() && observed.entries.is_empty() {
         return;
     }
     // The statuses each of the child's licences durably reached, from its events.
@@ -587,7 +633,12 @@ fn check_observations(ledger: &Ledger, round: usize, start: u64, observed: &Obse
             .or_default()
             .insert(state_after(event.kind).status().as_u8());
     }
-    for l in &observed.listed {
+    let signed = observed.listed.iter().map(|l| ("a signed status list", l));
+    let read = observed
+        .entries
+        .iter()
+        .map(|l| ("the ledger's status list", l));
+    for (source, l) in signed.chain(read) {
         let id = &l.licence_id;
         let record = ledger.record(id).unwrap().unwrap_or_else(|| {
             panic!("round {round}: a reader knew the slot of {id}, whose record is lost")
@@ -600,7 +651,7 @@ fn check_observations(ledger: &Ledger, round: usize, start: u64, observed: &Obse
         let statuses = reached.get(id.as_str());
         assert!(
             statuses.is_some_and(|s| s.contains(&l.status)),
-            "round {round}: a signed status list showed {id} ({}/{} #{}) with status {}, a \
+            "round {round}: {source} showed {id} ({}/{} #{}) with status {}, a \
              state it never durably reached (reopened: {}, statuses reached {statuses:?})",
             l.issuer,
             l.list,
@@ -612,8 +663,7 @@ fn check_observations(ledger: &Ledger, round: usize, start: u64, observed: &Obse
             assert_eq!(
                 record.state,
                 LicenceState::Revoked,
-                "round {round}: a signed status list showed {id} revoked, the reopened ledger \
-                 has it {}",
+                "round {round}: {source} showed {id} revoked, the reopened ledger has it {}",
                 state_name(record.state)
             );
         }
@@ -747,6 +797,7 @@ fn acknowledged_changes_survive_sigkill() {
     let mut from_spawn_rounds = 0usize;
     let (mut sizes_seen, mut records_seen, mut records_seen_changed) = (0usize, 0usize, 0usize);
     let (mut listed, mut listed_changed, mut rounds_with_lists) = (0usize, 0usize, 0usize);
+    let (mut entries, mut entries_changed) = (0usize, 0usize);
     let mut signing = Vec::new();
     for round in 0..ROUNDS {
         let delay =
@@ -843,7 +894,10 @@ fn acknowledged_changes_survive_sigkill() {
             ));
         } else {
             assert!(
-                output.acks.is_empty() && observed.seen.is_empty() && observed.listed.is_empty(),
+                output.acks.is_empty()
+                    && observed.seen.is_empty()
+                    && observed.listed.is_empty()
+                    && observed.entries.is_empty(),
                 "round {round}: the child reported before it was ready"
             );
             last = Some(check_after_restart(
@@ -865,6 +919,8 @@ fn acknowledged_changes_survive_sigkill() {
         listed += observed.listed.len();
         listed_changed += observed.listed.iter().filter(|l| l.status != 0).count();
         rounds_with_lists += usize::from(!observed.listed.is_empty());
+        entries += observed.entries.len();
+        entries_changed += observed.entries.iter().filter(|l| l.status != 0).count();
         signing.extend(observed.signing.iter().copied());
         acks.extend(output.acks);
     }
@@ -885,7 +941,8 @@ fn acknowledged_changes_survive_sigkill() {
     );
     println!(
         "crash test readers: {sizes_seen} sizes, {records_seen} records \
-         ({records_seen_changed} suspended or revoked), {listed} entries of {} verified \
+         ({records_seen_changed} suspended or revoked), {entries} status-list entries \
+         ({entries_changed} suspended or revoked), {listed} entries of {} verified \
          signed status lists ({listed_changed} suspended or revoked, in {rounds_with_lists} \
          rounds; median signing and verifying {median_signing:?}), none lost after the kill",
         signing.len(),
@@ -898,6 +955,11 @@ fn acknowledged_changes_survive_sigkill() {
     assert!(
         records_seen >= 200 && records_seen_changed >= 20,
         "readers saw only {records_seen} records ({records_seen_changed} suspended or \
+         revoked): the test did not exercise reading during the load"
+    );
+    assert!(
+        entries >= 200 && entries_changed >= 20,
+        "readers saw only {entries} status-list entries ({entries_changed} suspended or \
          revoked): the test did not exercise reading during the load"
     );
     assert!(
