@@ -1082,7 +1082,7 @@ mod tests {
 
     const VECTORS: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/vectors/status-list/tsl_examples.json"
+        "/fixtures/vectors/status-list/tsl_examples.json"
     );
     const SUB: &str = "https://ledger.example.gov.cn/status/11350100MB00000012/1";
     const IAT: i64 = 1_700_000_000;
@@ -1092,8 +1092,8 @@ mod tests {
     fn vectors() -> Value {
         let text = std::fs::read_to_string(VECTORS).unwrap_or_else(|e| {
             panic!(
-                "cannot read {VECTORS}: {e}; ../shared must sit beside the checkout \
-                 (shared/vectors/status-list/tsl_examples.json)"
+                "cannot read {VECTORS}: {e}; it belongs in this repository \
+                 (fixtures/vectors/status-list/tsl_examples.json)"
             )
         });
         serde_json::from_str(&text).unwrap()

@@ -1,8 +1,8 @@
 //! ES256 / compact JWS against published test vectors: Wycheproof (ECDSA P-256 in P1363
 //! form, and JSON Web Signature), RFC 7515 Appendix A.3, and hand-made hostile tokens.
 //!
-//! The vectors live in `../shared/vectors` beside the checkout; if they are missing the
-//! tests fail (never skip) and say where they are expected.
+//! The vectors live in `fixtures/vectors/` (copied with their licences and sources); if
+//! they are missing the tests fail (never skip) and say where they are expected.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,8 +12,8 @@ use elicense::jose::{
 };
 use serde_json::Value;
 
-/// Where the shared vectors are expected: `../shared/vectors` beside the checkout.
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors");
+/// Where the vectors are: `fixtures/vectors/` in this repository.
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/vectors");
 
 /// The order n of the P-256 group, big-endian.
 const P256_ORDER: [u8; 32] = [
@@ -21,13 +21,13 @@ const P256_ORDER: [u8; 32] = [
     0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 ];
 
-/// Reads a JSON vector file under `../shared/vectors`, failing loudly if it is absent.
+/// Reads a JSON vector file under `fixtures/vectors`, failing loudly if it is absent.
 fn load_vector(relative: &str) -> Value {
     let path = std::path::Path::new(VECTORS).join(relative);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => panic!(
-            "test vector {} cannot be read ({e}): `../shared` must sit beside the checkout \
+            "test vector {} cannot be read ({e}): it belongs in this repository \
              (looked in {VECTORS}); these tests never skip silently",
             path.display()
         ),

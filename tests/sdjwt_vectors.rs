@@ -1,7 +1,7 @@
 //! Round-trips the shared SD-JWT test vectors through `elicense::sdjwt`.
 //!
-//! Each directory under `../shared/vectors/sd-jwt/testcases` (beside the checkout; CI
-//! provides it) holds a `specification.yml`: the claims to issue (`!sd` marks a member or
+//! Each directory under `fixtures/vectors/sd-jwt/testcases` (copied into this repository
+//! with its licence and source) holds a `specification.yml`: the claims to issue (`!sd` marks a member or
 //! array element as selectively disclosable), what the holder discloses, and the claims a
 //! verifier must end up with. `settings.yml` there supplies the keys, identifiers, nonce
 //! and times. For every case this test issues, serializes, presents (with key binding
@@ -30,11 +30,11 @@ const ENVELOPE_CLAIMS: [&str; 4] = ["iss", "iat", "exp", "cnf"];
 // ---------------------------------------------------------------------------------------
 
 fn vectors_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/sd-jwt/testcases");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vectors/sd-jwt/testcases");
     assert!(
         dir.is_dir(),
-        "SD-JWT test vectors not found at {}: the `../shared` directory must sit beside \
-         the checkout (CI provides it)",
+        "SD-JWT test vectors not found at {}: they belong in this repository \
+         (fixtures/vectors/sd-jwt)",
         dir.display()
     );
     dir
