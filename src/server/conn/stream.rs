@@ -58,7 +58,10 @@ pub(super) struct Stream<S> {
     /// When the head being waited for started: the accept for the first request, the first
     /// byte for later ones; `None` while idle or in a body.
     head_since: Option<Instant>,
-    /// Last progress in either direction.
+    /// Last progress in either direction: bytes read from or written to the client, or a
+    /// flush that had stalled completing. hyper polls flush on every pass over the
+    /// connection, with nothing to flush too: that is no progress, or every wake-up of an
+    /// idle connection would push its idle deadline out.
     active_at: Instant,
     read_timer: Pin<Box<Sleep>>,
     write_stalled_since: Option<Instant>,
@@ -98,8 +101,17 @@ impl<S> Stream<S> {
         }
     }
 
+    /// Whether hyper's read is held back until it answers the head it has.
+    fn parked(&self) -> bool {
+        self.framer.awaiting_head() && !self.answered
+    }
+
     /// When the read side gives up waiting.
     fn read_deadline(&mut self) -> Instant {
+        if self.parked() {
+            // The next head, if one is buffered, is held back here, not late from the client.
+            return self.active_at + self.idle_timeout;
+        }
         if !self.framer.awaiting_head() {
             self.head_since = None;
             return self.active_at + self.idle_timeout;
@@ -113,8 +125,31 @@ impl<S> Stream<S> {
         }
     }
 
+    /// Arms the read timer for the current deadline; ready once that deadline has passed.
+    ///
+    /// The clock is checked as well as the timer: if the deadline moved after the timer was
+    /// armed, re-arming it for a deadline already past must not wait for another wake-up.
+    fn poll_read_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let deadline = self.read_deadline();
+        if Instant::now() >= deadline {
+            return Poll::Ready(());
+        }
+        if self.read_timer.deadline() != deadline {
+            self.read_timer.as_mut().reset(deadline);
+        }
+        self.read_timer.as_mut().poll(cx)
+    }
+
     /// The read side's deadline passed: what hyper is told.
     fn on_read_timeout(&mut self) -> io::Result<()> {
+        if self.parked() {
+            // hyper asked for more while it owes an answer, and nothing moved for as long.
+            self.timed_out = Some(TimedOut::Stalled);
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request made no progress within limits.idle_timeout_secs",
+            ));
+        }
         if !self.framer.awaiting_head() {
             self.timed_out = Some(TimedOut::Stalled);
             return Err(io::Error::new(
@@ -191,8 +226,13 @@ impl<S: AsyncRead + Unpin> AsyncRead for Stream<S> {
             if this.refusal.is_some() || this.timed_out.is_some() {
                 return Poll::Ready(Ok(()));
             }
-            if this.framer.awaiting_head() && !this.answered {
+            if this.parked() {
+                // Parked, hyper is still waiting: the timer stays armed.
                 this.read_waker = Some(cx.waker().clone());
+                if this.poll_read_timer(cx).is_ready() {
+                    this.on_read_timeout()?;
+                    continue;
+                }
                 return Poll::Pending;
             }
             if this.vetted < this.buf.len() {
@@ -244,11 +284,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Stream<S> {
                 }
                 Poll::Pending => {
                     this.buf.truncate(filled);
-                    let deadline = this.read_deadline();
-                    if this.read_timer.deadline() != deadline {
-                        this.read_timer.as_mut().reset(deadline);
-                    }
-                    if this.read_timer.as_mut().poll(cx).is_ready() {
+                    if this.poll_read_timer(cx).is_ready() {
                         this.on_read_timeout()?;
                         continue;
                     }
@@ -260,22 +296,32 @@ impl<S: AsyncRead + Unpin> AsyncRead for Stream<S> {
 }
 
 impl<S: AsyncWrite + Unpin> Stream<S> {
-    /// Tracks write progress: a write pending for the idle timeout fails.
-    /// Notes that hyper wrote a response's bytes, waking its parked read.
-    fn wrote(&mut self, r: &Poll<io::Result<usize>>) {
-        if matches!(r, Poll::Ready(Ok(n)) if *n > 0) {
-            self.answered = true;
-            if let Some(w) = self.read_waker.take() {
-                w.wake();
-            }
+    /// Notes that hyper wrote a response's bytes, waking its parked read; whether it did.
+    fn wrote(&mut self, r: &Poll<io::Result<usize>>) -> bool {
+        if !matches!(r, Poll::Ready(Ok(n)) if *n > 0) {
+            return false;
         }
+        self.answered = true;
+        if let Some(w) = self.read_waker.take() {
+            w.wake();
+        }
+        true
     }
 
-    fn on_write<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    /// Tracks write progress: a write pending for the idle timeout fails.
+    /// `progressed`: bytes went out (a write of more than nothing, or a stalled flush done).
+    fn on_write<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<io::Result<T>>,
+        progressed: bool,
+    ) -> Poll<io::Result<T>> {
         match r {
             Poll::Ready(r) => {
                 self.write_stalled_since = None;
-                self.active_at = Instant::now();
+                if progressed {
+                    self.active_at = Instant::now();
+                }
                 Poll::Ready(r)
             }
             Poll::Pending => {
@@ -304,8 +350,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Stream<S> {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, data);
-        self.wrote(&r);
-        self.on_write(cx, r)
+        let progressed = self.wrote(&r);
+        self.on_write(cx, r, progressed)
     }
 
     fn poll_write_vectored(
@@ -314,8 +360,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Stream<S> {
         data: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, data);
-        self.wrote(&r);
-        self.on_write(cx, r)
+        let progressed = self.wrote(&r);
+        self.on_write(cx, r, progressed)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -324,10 +370,129 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Stream<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let r = Pin::new(&mut self.inner).poll_flush(cx);
-        self.on_write(cx, r)
+        let progressed = matches!(r, Poll::Ready(Ok(()))) && self.write_stalled_since.is_some();
+        self.on_write(cx, r, progressed)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use tokio::io::DuplexStream;
+
+    const HEADER_READ: Duration = Duration::from_millis(300);
+    const IDLE: Duration = Duration::from_millis(500);
+    const SLACK: Duration = Duration::from_millis(400);
+    const HEAD: &[u8] = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+
+    /// A stream with a client at the other end that has sent one request head, and the head
+    /// as the stream passed it.
+    async fn with_one_head() -> (Stream<DuplexStream>, DuplexStream) {
+        let (server, mut client) = tokio::io::duplex(64 * 1024);
+        let mut stream = Stream::new(server, HEADER_READ, IDLE);
+        client.write_all(HEAD).await.unwrap();
+        let mut got = vec![0u8; HEAD.len()];
+        stream.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, HEAD);
+        (stream, client)
+    }
+
+    #[tokio::test]
+    async fn flushes_of_nothing_do_not_keep_an_idle_connection_open() {
+        let (mut stream, _client) = with_one_head().await;
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        let answered = Instant::now();
+        // As hyper does: every pass over the connection polls flush, with nothing to flush.
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(IDLE + SLACK, async {
+            loop {
+                tokio::select! {
+                    r = stream.read(&mut buf) => break r,
+                    () = tokio::time::sleep(Duration::from_millis(20)) => stream.flush().await.unwrap(),
+                }
+            }
+        })
+        .await
+        .expect("closed on the idle timeout");
+        assert_eq!(
+            read.unwrap(),
+            0,
+            "the end of the stream on the idle timeout"
+        );
+        let after = answered.elapsed();
+        assert!(after >= IDLE && after < IDLE + SLACK, "{after:?}");
+        assert_eq!(stream.timed_out, Some(TimedOut::Idle));
+    }
+
+    #[tokio::test]
+    async fn a_parked_read_still_times_out() {
+        let (mut stream, _client) = with_one_head().await;
+        let since = Instant::now();
+        // hyper asks for more before it has answered the head it has: parked, timer armed.
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(IDLE + SLACK, stream.read(&mut buf))
+            .await
+            .expect("the parked read ends on the idle timeout");
+        assert_eq!(read.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        let after = since.elapsed();
+        assert!(after >= IDLE - Duration::from_millis(50), "{after:?}");
+        assert_eq!(stream.timed_out, Some(TimedOut::Stalled));
+    }
+
+    #[tokio::test]
+    async fn a_parked_read_is_woken_by_the_answer() {
+        let (stream, mut client) = with_one_head().await;
+        client.write_all(HEAD).await.unwrap();
+        let stream = std::sync::Arc::new(tokio::sync::Mutex::new(stream));
+        let reader = {
+            let stream = stream.clone();
+            tokio::spawn(async move {
+                let mut got = vec![0u8; HEAD.len()];
+                let mut done = 0;
+                while done < got.len() {
+                    // Polled once per lock so that the writer gets its turn while parked.
+                    let n = std::future::poll_fn(|cx| {
+                        let mut s = match std::pin::pin!(stream.lock()).poll(cx) {
+                            Poll::Ready(s) => s,
+                            Poll::Pending => return Poll::Pending,
+                        };
+                        let mut out = ReadBuf::new(&mut got[done..]);
+                        match Pin::new(&mut *s).poll_read(cx, &mut out) {
+                            Poll::Ready(r) => Poll::Ready(r.map(|()| out.filled().len())),
+                            Poll::Pending => Poll::Pending,
+                        }
+                    })
+                    .await
+                    .unwrap();
+                    assert!(n > 0);
+                    done += n;
+                }
+                got
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !reader.is_finished(),
+            "the second head waits for the answer"
+        );
+        stream
+            .lock()
+            .await
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(1), reader)
+            .await
+            .expect("the answer wakes the parked read")
+            .unwrap();
+        assert_eq!(got, HEAD);
     }
 }
