@@ -476,3 +476,30 @@ fn the_cli_names_the_process_holding_the_ledger_and_points_to_the_api() {
     assert_eq!(status_of(&r, &id), (200, "valid".into()));
     stop(r);
 }
+
+#[test]
+fn readiness_is_503_while_free_space_is_under_the_setting_and_writes_are_still_tried() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<&str> = SERVE[..6].to_vec();
+    // 1 TiB: more than this machine's disk has free.
+    args.extend(["--ledger-min-free-mb", "1048576"]);
+    let r = serve(dir.path(), &args);
+    let (code, body) = ready(&r);
+    assert_eq!(code, 503, "{body}");
+    assert_eq!(body["error"]["code"], "storage_full", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("less than ledger.min_free_mb"),
+        "{message}"
+    );
+    assert_eq!(body["status"], "not_ready");
+    let agency = banner_agency(&r);
+    let token = token(dir.path(), "keys", &agency);
+    let (code, issued) = post_agency(&r, "/v1/licences", &token, &business_request("9001"));
+    assert_eq!(code, 201, "{issued}");
+    stop(r);
+    // With the default, the same disk is ready.
+    let r = serve(dir.path(), &SERVE[..6]);
+    assert_eq!(ready(&r).0, 200);
+    stop(r);
+}
