@@ -43,7 +43,9 @@ pub enum TokenCommand {
     },
     /// Revoke a token by its id.
     Revoke {
-        /// The token id (from `create` or `list`).
+        /// The token id (from `create` or `list`). An older id that starts with `-` is
+        /// accepted as it is, or after `--`.
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// List tokens (ids, agencies, dates; never the tokens).
