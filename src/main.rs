@@ -89,9 +89,7 @@ enum Command {
         out: PathBuf,
     },
     /// Verify a licence or presentation and print the verdict.
-    #[command(
-        after_help = "Exit codes: 0 valid, 1 the licence is invalid, 2 an error (bad input, missing keys…)."
-    )]
+    #[command(after_help = verify::AFTER_HELP)]
     Verify(verify::VerifyArgs),
     /// Serve the HTTP API (verification, status, status lists, trust list, agency API);
     /// creates the demo PKI in the key store and the ledger if there are none.

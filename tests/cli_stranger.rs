@@ -212,3 +212,253 @@ fn token_ids_never_start_with_a_dash_and_old_ones_revoke_with_or_without_double_
         .code(0)
         .out_has("-Ab3_x9Q");
 }
+
+/// The trust list as `GET /v1/trust-list` publishes it, of the agency certificates in
+/// `certs` (PEM files).
+fn trust_list(certs: &[PathBuf]) -> String {
+    let issuers: Vec<Value> = certs
+        .iter()
+        .map(|c| {
+            let pem = std::fs::read_to_string(c).unwrap();
+            let der = elicense::keys::pem_decode(&pem, "CERTIFICATE").unwrap();
+            let info = elicense::pki::read_issuer(&der).unwrap();
+            serde_json::json!({
+                "kid": info.kid,
+                "name": info.agency.name,
+                "code": info.agency.code,
+                "iss": info.agency.issuer_uri,
+                "jwk": info.public_key.to_jwk(),
+                "certificate": elicense::jose::b64_encode(&der),
+            })
+        })
+        .collect();
+    serde_json::json!({ "roots": [], "issuers": issuers }).to_string()
+}
+
+// ─── 1. a genuine seal checked with only the root ───────────────────────────────────
+
+#[test]
+fn a_seal_checked_with_the_root_and_the_trust_list_is_genuine_and_without_it_cannot_be_checked() {
+    let o = Office::new();
+    o.issue("bl.sdjwt");
+    // The verifier has the root and the seal, nothing else: not a forgery, just unknown.
+    let r = o.bare(&[
+        "verify",
+        "--root",
+        "keys/root.crt.pem",
+        "--no-ledger",
+        "bl.seal.txt",
+    ]);
+    r.code(1)
+        .out_has("CANNOT CHECK 无法核验")
+        .out_has("issuer unknown")
+        .out_has("--trust-list")
+        .out_lacks("NOT GENUINE");
+    // With the published trust list the seal's issuer is known: genuine (status unknown
+    // offline, so still 1, but the signature is checked).
+    let agency = o.path(&format!("keys/agencies/{AGENCY_CODE}.crt.pem"));
+    std::fs::write(
+        o.path("trust-list.json"),
+        trust_list(std::slice::from_ref(&agency)),
+    )
+    .unwrap();
+    o.bare(&[
+        "verify",
+        "--root",
+        "keys/root.crt.pem",
+        "--trust-list",
+        "trust-list.json",
+        "--no-ledger",
+        "bl.seal.txt",
+    ])
+    .code(1)
+    .out_has("SIGNATURE VALID")
+    .out_has(AGENCY_NAME)
+    .out_lacks("CANNOT CHECK");
+    // With the ledger too, VALID and exit 0.
+    o.run(&[
+        "verify",
+        "--root",
+        "keys/root.crt.pem",
+        "--trust-list",
+        "trust-list.json",
+        "bl.seal.txt",
+    ])
+    .code(0)
+    .out_has("VALID 有效");
+    // An issuer under another root in the list is refused and named; the others are used.
+    let foreign = fixture("keys/other-root/agencies/11310000MB0000004M.crt.pem");
+    std::fs::write(o.path("mixed.json"), trust_list(&[foreign.clone(), agency])).unwrap();
+    o.run(&[
+        "verify",
+        "--root",
+        "keys/root.crt.pem",
+        "--trust-list",
+        "mixed.json",
+        "bl.seal.txt",
+    ])
+    .code(0)
+    .err_has("11310000MB0000004M")
+    .err_has("does not chain");
+    // Only foreign issuers: an error saying whose trust list to pass.
+    std::fs::write(o.path("foreign.json"), trust_list(&[foreign])).unwrap();
+    o.run(&[
+        "verify",
+        "--root",
+        "keys/root.crt.pem",
+        "--trust-list",
+        "foreign.json",
+        "bl.seal.txt",
+    ])
+    .code(2)
+    .err_has("chains to the root")
+    .err_has("hint:");
+    // The JSON verdict keeps its shape and code.
+    let j = o
+        .bare(&[
+            "verify",
+            "--root",
+            "keys/root.crt.pem",
+            "--json",
+            "bl.seal.txt",
+        ])
+        .code(1)
+        .json();
+    assert_eq!(j["reason"]["code"], "untrusted_issuer", "{j:#}");
+}
+
+// ─── 2. offline: when exit 0 is reached ─────────────────────────────────────────────
+
+#[test]
+fn verify_help_says_when_exit_0_is_reached_and_no_ledger_is_named_as_skipped() {
+    let o = Office::new();
+    o.run(&["verify", "--help"])
+        .code(0)
+        .out_has("0 valid")
+        .out_has("status is known to be neither revoked nor suspended")
+        .out_has("still fresh")
+        .out_has("--status-list")
+        .out_has("status unknown");
+    o.issue("bl.sdjwt");
+    o.run(&["verify", "--no-ledger", "bl.sdjwt"])
+        .code(1)
+        .out_has("STATUS UNKNOWN")
+        .out_has("ledger not consulted (--no-ledger)")
+        .out_lacks("no ledger in");
+    // A fresh status list gives exit 0 offline.
+    o.run(&[
+        "status-list",
+        "export",
+        "--agency",
+        AGENCY_CODE,
+        "--out",
+        "list.jwt",
+    ])
+    .code(0);
+    o.run(&[
+        "verify",
+        "--no-ledger",
+        "--status-list",
+        "list.jwt",
+        "bl.sdjwt",
+    ])
+    .code(0)
+    .out_has("VALID 有效");
+}
+
+// ─── 7. offline revocation: the list's time, not a revocation time ──────────────────
+
+#[test]
+fn an_offline_revocation_says_revoked_as_of_the_lists_signing_time() {
+    let o = Office::new();
+    let id = o.issue("bl.sdjwt");
+    o.run(&[
+        "revoke",
+        &id,
+        "--agency",
+        AGENCY_CODE,
+        "--at",
+        "2026-01-02T00:00:00+08:00",
+    ])
+    .code(0);
+    o.run(&[
+        "status-list",
+        "export",
+        "--agency",
+        AGENCY_CODE,
+        "--out",
+        "list.jwt",
+    ])
+    .code(0);
+    o.run(&[
+        "verify",
+        "--no-ledger",
+        "--status-list",
+        "list.jwt",
+        "bl.sdjwt",
+    ])
+    .code(1)
+    .out_has("REVOKED 已撤销")
+    .out_has("revoked as of")
+    .out_has("does not carry the revocation time")
+    .out_lacks("revoked on");
+    // Online the ledger knows when.
+    o.run(&["verify", "bl.sdjwt"])
+        .code(1)
+        .out_has("revoked on 2026-01-02");
+}
+
+// ─── 8. a damaged seal prefix is not "no '~' separator" alone ───────────────────────
+
+#[test]
+fn a_seal_with_a_damaged_prefix_json_or_a_bare_jws_is_named_for_what_it_looks_like() {
+    let o = Office::new();
+    o.issue("bl.sdjwt");
+    let seal = std::fs::read_to_string(o.path("bl.seal.txt")).unwrap();
+    let sd_jwt = std::fs::read_to_string(o.path("bl.sdjwt")).unwrap();
+    let jws = sd_jwt.split('~').next().unwrap().to_owned();
+    for (name, text, says) in [
+        (
+            "el2.txt",
+            seal.replacen("EL1:", "EL2:", 1),
+            "damaged prefix",
+        ),
+        ("e1.txt", seal.replacen("EL1:", "E1:", 1), "damaged prefix"),
+        (
+            "junk.txt",
+            format!("##{seal}"),
+            "stray characters before its EL1:",
+        ),
+        (
+            "body.json",
+            serde_json::json!({ "licence": sd_jwt }).to_string(),
+            "POST /v1/verify",
+        ),
+        (
+            "list.json",
+            "{\"issuers\": []}".to_owned(),
+            "looks like JSON",
+        ),
+        ("jws.txt", jws, "compact JWS"),
+    ] {
+        std::fs::write(o.path(name), text).unwrap();
+        o.run(&["verify", name])
+            .code(1)
+            .out_has("[malformed]")
+            .out_has(says);
+    }
+}
+
+// ─── 9. a verifier without a key store is not told to create a root CA ──────────────
+
+#[test]
+fn a_verifier_without_a_key_store_is_told_to_pass_the_root_not_to_run_init() {
+    let o = Office::new();
+    o.issue("bl.sdjwt");
+    o.bare(&["--keys", "nowhere", "verify", "bl.sdjwt"])
+        .code(2)
+        .err_has("--root")
+        .err_has("--trust-list")
+        .err_has("--keys")
+        .err_lacks("elicense init");
+}

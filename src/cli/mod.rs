@@ -9,4 +9,6 @@ pub mod ledger;
 pub mod present;
 pub mod qr;
 pub mod serve;
+pub mod sniff;
+pub mod trust;
 pub mod verify;

@@ -1,14 +1,33 @@
 //! `elicense verify`: a licence, presentation or paper seal, and its verdict.
 
-use super::io::{fail, parse_time, read_input, read_named, report, Failure};
+use super::io::{parse_time, read_input, report, Failure};
 use super::ledger as cli_ledger;
+use super::{sniff, trust};
 use clap::Args;
-use elicense::keys::{self, KeyStore};
+use elicense::keys::KeyStore;
 use elicense::licence;
 use elicense::verify::{self, error_chain, LicenceStatus, Options, StatusCheck, Verifier};
-use std::io::Write as _;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// `verify --help`, after the options: exactly when each exit code is reached.
+pub const AFTER_HELP: &str = "\
+Exit codes:
+  0 valid: genuine (signed by a trusted issuer, unaltered), within its validity, and its
+    status is known to be neither revoked nor suspended — from the ledger in --data, or
+    from a --status-list signed by the issuer and still fresh. (A licence issued with
+    --no-ledger carries no status reference: its signature is all there is to check.)
+  1 the licence is invalid: not genuine, expired or not yet valid, revoked or suspended,
+    an issuer this verifier cannot check (CANNOT CHECK: pass --root and --trust-list);
+    or status unknown: the signature is valid, but no ledger and no fresh status list
+    answered (offline, fetch the status list at the licence's status URI and pass it
+    with --status-list FILE).
+  2 an error (bad input, missing keys…).
+
+A verifier with only the issuing service's root certificate:
+  elicense verify --root root.crt.pem --trust-list trust-list.json --status-list list.jwt FILE
+  (trust-list.json: GET /v1/trust-list; list.jwt: GET on the licence's status URI)";
 
 /// Arguments of `verify`.
 #[derive(Args, Debug)]
@@ -34,7 +53,13 @@ pub struct VerifyArgs {
     /// Trust these root certificates (PEM) instead of the key store's.
     #[arg(long)]
     pub root: Vec<PathBuf>,
-    /// Check status offline against these cached status-list tokens (statuslist+jwt).
+    /// Trust the issuers of this trust list (the JSON of GET /v1/trust-list) that chain to
+    /// the root: what a verifier with only the root needs to check a paper seal, which
+    /// names its issuer by kid alone. An issuer that does not chain is refused and named.
+    #[arg(long)]
+    pub trust_list: Vec<PathBuf>,
+    /// Check status offline against these cached status-list tokens (statuslist+jwt, as
+    /// GET on the licence's status URI returns them); only a list still fresh counts.
     #[arg(long)]
     pub status_list: Vec<PathBuf>,
     /// Do not consult the ledger in --data even if there is one.
@@ -62,27 +87,7 @@ pub fn verify(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<ExitCod
 }
 
 fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<ExitCode, Failure> {
-    let trust = if args.root.is_empty() {
-        store.trust_store().map_err(|e| Failure {
-            hint: Some(format!(
-                "verification needs the root certificate: pass --root root.crt.pem or --keys DIR (now {})",
-                store.dir().display()
-            )),
-            error: Box::new(e),
-        })?
-    } else {
-        let mut roots = Vec::new();
-        for p in &args.root {
-            let pem = read_named(p, "pass the root CA certificate (keys/root.crt.pem)")?;
-            roots.push(keys::pem_decode(&pem, "CERTIFICATE").ok_or_else(|| {
-                fail(
-                    format!("{} has no PEM CERTIFICATE block", p.display()),
-                    "pass the root CA certificate (keys/root.crt.pem)",
-                )
-            })?);
-        }
-        elicense::pki::TrustStore::new(roots, Vec::new())?
-    };
+    let trust = trust::trust_store(store, &args.root, &args.trust_list)?;
     let verifier = Verifier::new(trust).with_skew(args.skew);
     let text = read_input(&args.input)?;
     let at = parse_time(args.at.as_deref())?;
@@ -95,6 +100,8 @@ fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<Exi
     for p in &args.status_list {
         lists.push(read_input(p)?.trim().to_owned());
     }
+    // A status list says what the status was when it was signed, not when it changed.
+    let from_lists = ledger.is_none() && !lists.is_empty();
     let status = match (&ledger, lists.is_empty()) {
         (Some(l), _) => StatusCheck::Ledger(l),
         (None, false) => StatusCheck::Lists(&lists),
@@ -116,9 +123,13 @@ fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<Exi
                 LicenceStatus::Valid { .. } => None,
                 LicenceStatus::Unknown { reason } => Some(reason.clone()),
                 LicenceStatus::NotChecked => v.status_reference().map(|r| {
+                    let ledger = if args.no_ledger {
+                        "ledger not consulted (--no-ledger)".to_owned()
+                    } else {
+                        format!("no ledger in {}", data.display())
+                    };
                     format!(
-                        "no ledger in {} and no --status-list for {}",
-                        data.display(),
+                        "{ledger} and no --status-list for {}: fetch that status list and pass it with --status-list FILE to know",
                         r.uri()
                     )
                 }),
@@ -205,27 +216,74 @@ fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<Exi
                 });
                 let _ = writeln!(out, "{}", serde_json::to_string_pretty(&j)?);
             } else {
-                let label = match &e {
-                    verify::VerifyError::Revoked { .. } => "REVOKED 已撤销",
-                    verify::VerifyError::Suspended { .. } => "SUSPENDED 已暂扣",
-                    e if e.is_not_genuine() => "NOT GENUINE 非真实证照",
-                    _ => "INVALID 无效",
-                };
-                let _ = writeln!(out, "{label}  [{}]  {}", e.code(), error_chain(&e));
-                if matches!(
-                    e,
-                    verify::VerifyError::UntrustedIssuer(
-                        elicense::pki::ChainError::UnknownKid { .. }
-                    )
-                ) && !args.root.is_empty()
-                {
-                    let _ = writeln!(
-                        out,
-                        "  hint: this licence names its issuer only by kid; --root has no agency certificates, so verify with --keys DIR holding them"
-                    );
-                }
+                print_invalid(&mut out, &e, from_lists, &args, text.trim());
             }
             Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The text verdict of a licence that is not valid: what it is, why, and what to do.
+fn print_invalid(
+    out: &mut impl Write,
+    e: &verify::VerifyError,
+    from_lists: bool,
+    args: &VerifyArgs,
+    text: &str,
+) {
+    use elicense::pki::ChainError;
+    use verify::VerifyError;
+    let mut message = error_chain(e);
+    match e {
+        // The list carries the state, not when it changed: say only what is known.
+        VerifyError::Revoked { at, .. } if from_lists => {
+            message = format!(
+                "revoked as of {} (the status list's signing time; a status list does not carry the revocation time)",
+                licence::format_time(*at)
+            );
+        }
+        VerifyError::Suspended { at, .. } if from_lists => {
+            message = format!(
+                "suspended as of {} (the status list's signing time; a status list does not carry the suspension time)",
+                licence::format_time(*at)
+            );
+        }
+        _ => {}
+    }
+    let label = match e {
+        VerifyError::Revoked { .. } => "REVOKED 已撤销",
+        VerifyError::Suspended { .. } => "SUSPENDED 已暂扣",
+        // Not forged: signed by someone this verifier does not know.
+        VerifyError::UntrustedIssuer(_) => "CANNOT CHECK 无法核验",
+        e if e.is_not_genuine() => "NOT GENUINE 非真实证照",
+        _ => "INVALID 无效",
+    };
+    if let VerifyError::UntrustedIssuer(_) = e {
+        message = format!("issuer unknown — {message}");
+    }
+    let _ = writeln!(out, "{label}  [{}]  {message}", e.code());
+    match e {
+        VerifyError::UntrustedIssuer(ChainError::UnknownKid { .. }) if !args.root.is_empty() => {
+            let _ = writeln!(
+                out,
+                "  what to do: this licence names its issuer only by kid (a paper seal always does); \
+                 --root has no agency certificates: add --trust-list trust-list.json (GET /v1/trust-list \
+                 of the issuing service), or verify with --keys DIR holding them"
+            );
+        }
+        VerifyError::UntrustedIssuer(_) => {
+            let _ = writeln!(
+                out,
+                "  what to do: it is not shown to be forged, only not checkable here: verify with the \
+                 issuing service's root (--root ROOT.pem) and its trust list (--trust-list FILE, \
+                 GET /v1/trust-list), or ask the issuing agency"
+            );
+        }
+        _ => {}
+    }
+    if e.code() == "malformed" {
+        if let Some(what) = sniff::looks_like(text) {
+            let _ = writeln!(out, "  hint: {what}");
         }
     }
 }
