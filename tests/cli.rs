@@ -836,8 +836,8 @@ fn presentation_discloses_only_what_was_chosen() {
         "{j:#}"
     );
 
-    // Nothing chosen: still a valid licence, showing no holder.
-    f.run(&["present", "bl.sdjwt", "--out", "nothing.sdjwt"])
+    // --none: still a valid licence, showing no holder.
+    f.run(&["present", "bl.sdjwt", "--none", "--out", "nothing.sdjwt"])
         .expect_code(0);
     let j = f
         .run(&["verify", "--json", "nothing.sdjwt"])

@@ -462,3 +462,150 @@ fn a_verifier_without_a_key_store_is_told_to_pass_the_root_not_to_run_init() {
         .err_has("--keys")
         .err_lacks("elicense init");
 }
+
+// ─── 3. present: say what to disclose; key binding needs --aud and --nonce ─────────
+
+#[test]
+fn present_without_a_choice_is_refused_naming_the_options_and_its_help_names_aud_and_nonce() {
+    let o = Office::new();
+    o.issue("bl.sdjwt");
+    let r = o.run(&["present", "bl.sdjwt", "--out", "shown.sdjwt"]);
+    r.code(2)
+        .err_has("--disclose")
+        .err_has("--all")
+        .err_has("--none")
+        .err_has("holder_name");
+    assert!(!o.path("shown.sdjwt").exists(), "nothing written");
+    o.run(&["present", "bl.sdjwt", "--none", "--out", "shown.sdjwt"])
+        .code(0);
+    o.run(&["verify", "shown.sdjwt"])
+        .code(0)
+        .out_lacks("示例科技有限公司");
+    o.run(&["present", "bl.sdjwt", "--none", "--all"]).code(2);
+    let help = o.run(&["present", "--help"]);
+    help.code(0);
+    let line = help
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("--holder-key"))
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(line.contains("--aud") && line.contains("--nonce"), "{line}");
+}
+
+// ─── 4. issue --holder-key ──────────────────────────────────────────────────────────
+
+#[test]
+fn issue_takes_the_holder_key_keygen_wrote_or_printed() {
+    let o = Office::new();
+    let jwk = o.run(&["keygen", "--out", "holder.key.pem"]);
+    jwk.code(0);
+    std::fs::write(o.path("holder.jwk"), &jwk.stdout).unwrap();
+    let req = fixture("requests/business_licence.json");
+    for (i, key) in ["holder.key.pem", "holder.jwk"].into_iter().enumerate() {
+        // Another serial for each, so both are new licences.
+        let mut r: Value = serde_json::from_str(&std::fs::read_to_string(&req).unwrap()).unwrap();
+        r["serial"] = format!("HK{i}").into();
+        std::fs::write(o.path("req.json"), r.to_string()).unwrap();
+        o.run(&[
+            "issue",
+            "req.json",
+            "--agency",
+            AGENCY_CODE,
+            "--holder-key",
+            key,
+            "--out",
+            "bound.sdjwt",
+        ])
+        .code(0);
+        // Bound: presentable with key binding by that key, checked by the verifier.
+        o.run(&[
+            "present",
+            "bound.sdjwt",
+            "--disclose",
+            "holder_name",
+            "--holder-key",
+            "holder.key.pem",
+            "--aud",
+            "https://bank.example",
+            "--nonce",
+            "n-1",
+            "--out",
+            "kb.sdjwt",
+        ])
+        .code(0);
+        o.run(&[
+            "verify",
+            "kb.sdjwt",
+            "--aud",
+            "https://bank.example",
+            "--nonce",
+            "n-1",
+        ])
+        .code(0)
+        .out_has("presented by the holder");
+    }
+    std::fs::write(o.path("nokey.txt"), "hello").unwrap();
+    o.run(&[
+        "issue",
+        p(&req),
+        "--agency",
+        AGENCY_CODE,
+        "--holder-key",
+        "nokey.txt",
+    ])
+    .code(2)
+    .err_has("keygen");
+}
+
+// ─── 5. the same serial again ───────────────────────────────────────────────────────
+
+#[test]
+fn the_same_request_again_is_the_licence_recorded_then_and_another_names_serial_once() {
+    let o = Office::new();
+    let id = o.issue("bl.sdjwt");
+    let req = fixture("requests/business_licence.json");
+    o.run(&[
+        "issue",
+        p(&req),
+        "--agency",
+        AGENCY_CODE,
+        "--out",
+        "again.sdjwt",
+    ])
+    .code(0)
+    .err_has("already issued (same request): the licence recorded then")
+    .err_has(&id);
+    assert_eq!(
+        std::fs::read_to_string(o.path("again.sdjwt")).unwrap(),
+        std::fs::read_to_string(o.path("bl.sdjwt")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(o.path("again.seal.txt")).unwrap(),
+        std::fs::read_to_string(o.path("bl.seal.txt")).unwrap()
+    );
+    // A different request for the same identifier.
+    let mut other: Value = serde_json::from_str(&std::fs::read_to_string(&req).unwrap()).unwrap();
+    other["holder"]["name"] = "另一家有限公司".into();
+    std::fs::write(o.path("other.json"), other.to_string()).unwrap();
+    let r = o.run(&[
+        "issue",
+        "other.json",
+        "--agency",
+        AGENCY_CODE,
+        "--out",
+        "x.sdjwt",
+    ]);
+    r.code(2)
+        .err_has("already issued from a different request")
+        .err_has("`serial`")
+        .err_has("`version`");
+    assert_eq!(
+        r.stderr.matches("different request").count(),
+        1,
+        "{}",
+        r.describe()
+    );
+    assert!(!o.path("x.sdjwt").exists());
+}

@@ -32,10 +32,15 @@ pub fn fail(message: impl Into<String>, hint: impl Into<String>) -> Failure {
 /// Prints an operator error: the error, its causes, and how to fix it.
 pub fn report(f: &Failure) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "error: {}", f.error);
+    let message = f.error.to_string();
+    let _ = writeln!(err, "error: {message}");
     let mut source = f.error.source();
     while let Some(s) = source {
-        let _ = writeln!(err, "  caused by: {s}");
+        // A cause the message already quotes ("…: {0}") is not printed a second time.
+        let text = s.to_string();
+        if !message.contains(&text) {
+            let _ = writeln!(err, "  caused by: {text}");
+        }
         source = s.source();
     }
     if let Some(h) = &f.hint {

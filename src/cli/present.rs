@@ -14,19 +14,25 @@ use time::OffsetDateTime;
 pub struct PresentArgs {
     /// The issued licence, or - for standard input.
     pub licence: PathBuf,
-    /// Claims to disclose, comma-separated (e.g. holder_name,business_scope).
-    #[arg(long, value_delimiter = ',', conflicts_with = "all")]
+    /// Claims to disclose, comma-separated (e.g. holder_name,business_scope). One of
+    /// --disclose, --all or --none is required.
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["all", "none"])]
     pub disclose: Vec<String>,
     /// Disclose every claim.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "none")]
     pub all: bool,
-    /// Holder private key (from `elicense keygen`) to add a key-binding JWT.
+    /// Disclose no claim: the presentation shows only what is always visible (type,
+    /// issuer, identifier, validity).
+    #[arg(long)]
+    pub none: bool,
+    /// Holder private key (from `elicense keygen`) to add a key-binding JWT; requires
+    /// --aud and --nonce (the verifier's audience and nonce, which the JWT signs).
     #[arg(long, requires_all = ["aud", "nonce"])]
     pub holder_key: Option<PathBuf>,
-    /// The verifier's audience, for key binding.
+    /// The verifier's audience, for key binding (with --holder-key and --nonce).
     #[arg(long, requires = "holder_key")]
     pub aud: Option<String>,
-    /// The verifier's nonce, for key binding.
+    /// The verifier's nonce, for key binding (with --holder-key and --aud).
     #[arg(long, requires = "holder_key")]
     pub nonce: Option<String>,
     /// Where to write the presentation (default: standard output).
@@ -48,8 +54,18 @@ pub fn present(args: PresentArgs) -> Result<(), Failure> {
     let text = read_input(&args.licence)?;
     let selection = if args.all {
         Selection::All
-    } else if args.disclose.is_empty() {
+    } else if args.none {
         Selection::Nothing
+    } else if args.disclose.is_empty() {
+        // Silently writing a presentation that discloses nothing surprised people.
+        let names = disclosable(text.trim());
+        return Err(fail(
+            "say which claims to disclose: none of --disclose, --all or --none was given",
+            format!(
+                "pass --disclose NAME,NAME (this licence can disclose: {}), --all, or --none for a presentation that discloses nothing",
+                if names.is_empty() { "?".to_owned() } else { names.join(",") }
+            ),
+        ));
     } else {
         Selection::top_level(args.disclose.iter().map(String::as_str))
     };
@@ -99,11 +115,7 @@ fn check_presentation(
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-    let disclosable: std::collections::BTreeSet<String> = sd
-        .disclosures
-        .iter()
-        .filter_map(|d| sdjwt::decode_disclosure(d).ok()?.name)
-        .collect();
+    let disclosable: std::collections::BTreeSet<String> = disclosable(text).into_iter().collect();
     let unknown: Vec<&str> = disclose
         .iter()
         .filter(|n| !disclosable.contains(n.as_str()) && !payload.contains_key(n.as_str()))
@@ -135,4 +147,17 @@ fn check_presentation(
         }
     }
     Ok(())
+}
+
+/// The names of the claims the licence in `text` can disclose (none if it does not parse).
+fn disclosable(text: &str) -> Vec<String> {
+    let Ok(sd) = sdjwt::SdJwt::parse(text) else {
+        return Vec::new();
+    };
+    let names: std::collections::BTreeSet<String> = sd
+        .disclosures
+        .iter()
+        .filter_map(|d| sdjwt::decode_disclosure(d).ok()?.name)
+        .collect();
+    names.into_iter().collect()
 }
