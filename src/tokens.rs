@@ -3,7 +3,7 @@
 
 use crate::jose::{b64u_encode, sha256};
 use crate::licence::codes::Uscc;
-use ring::rand::SecureRandom as _;
+use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use subtle::ConstantTimeEq as _;
@@ -12,6 +12,9 @@ use subtle::ConstantTimeEq as _;
 pub const TOKENS_FILE: &str = "agency-tokens.json";
 /// Prefix of every token, so a leaked one is recognisable in logs and scanners.
 pub const TOKEN_PREFIX: &str = "elt_";
+/// Prefix of every token id made since issue 10: an id never starts with `-`, which a
+/// command line would take for an option. (Older ids, plain base64url, keep working.)
+pub const ID_PREFIX: &str = "tk";
 
 /// One stored token: never the token itself, only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,13 +100,11 @@ impl TokenStore {
     /// Creates a token for `agency`; returns its record and the token (shown once).
     pub fn create(&self, agency: &Uscc, now: i64) -> Result<(TokenRecord, String), TokenError> {
         let mut secret = [0u8; 32];
-        let mut id = [0u8; 6];
         let rng = ring::rand::SystemRandom::new();
         rng.fill(&mut secret).map_err(|_| TokenError::Randomness)?;
-        rng.fill(&mut id).map_err(|_| TokenError::Randomness)?;
         let token = format!("{TOKEN_PREFIX}{}", b64u_encode(secret));
         let record = TokenRecord {
-            id: b64u_encode(id),
+            id: new_id(&rng)?,
             agency: agency.to_string(),
             sha256: b64u_encode(sha256(token.as_bytes())),
             created: now,
@@ -127,6 +128,13 @@ impl TokenStore {
         self.save(&all)?;
         Ok(out)
     }
+}
+
+/// A fresh token id: [`ID_PREFIX`] and 6 random bytes, base64url.
+fn new_id(rng: &dyn SecureRandom) -> Result<String, TokenError> {
+    let mut id = [0u8; 6];
+    rng.fill(&mut id).map_err(|_| TokenError::Randomness)?;
+    Ok(format!("{ID_PREFIX}{}", b64u_encode(id)))
 }
 
 /// Which agency a presented token acts for, if it is a live token of `records`. Every
@@ -179,6 +187,25 @@ pub enum TokenError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_ids_never_look_like_command_line_options() {
+        // Without the prefix 1 in 64 ids would start with `-`: 10,000 would show ~156.
+        let rng = ring::rand::SystemRandom::new();
+        for _ in 0..10_000 {
+            let id = new_id(&rng).unwrap();
+            assert!(id.starts_with(ID_PREFIX) && !id.starts_with('-'), "{id}");
+        }
+    }
+
+    #[test]
+    fn stored_ids_of_the_old_form_still_revoke() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::new(dir.path());
+        let old = r#"[{"id":"-Ab3_x9Q","agency":"11350100MB00000012","sha256":"x","created":1}]"#;
+        std::fs::write(dir.path().join(TOKENS_FILE), old).unwrap();
+        assert_eq!(store.revoke("-Ab3_x9Q", 5).unwrap().revoked, Some(5));
+    }
 
     #[test]
     fn tokens_authenticate_until_revoked_and_are_stored_only_as_hashes() {

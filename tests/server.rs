@@ -635,3 +635,22 @@ fn photos_over_http_get_the_verify_answer_or_a_4xx_saying_why() {
     assert_eq!(status, 413, "{body}");
     assert_eq!(get(&s, "/healthz").status, 200);
 }
+
+/// A licence read from the file `issue --out` wrote ends with a newline; sent inside JSON it
+/// is the same licence as sent as text/plain (issue 10).
+#[test]
+fn a_json_licence_with_the_trailing_newline_of_its_file_verifies() {
+    let s = start();
+    let (id, licence) = &s.licences[0];
+    for pasted in [
+        format!("{licence}\n"),
+        format!("{licence}\r\n"),
+        format!("  {licence} \n"),
+    ] {
+        let body = serde_json::json!({ "licence": pasted }).to_string();
+        let a = post(&s, "/v1/verify", "application/json", &body);
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(a.json()["verdict"], "valid", "{}", a.body);
+        assert_eq!(a.json()["licence_id"], id.as_str());
+    }
+}

@@ -474,6 +474,20 @@ fn the_cli_names_the_process_holding_the_ledger_and_points_to_the_api() {
     assert!(err.contains("/revoke"), "{err}");
     // Nothing was changed.
     assert_eq!(status_of(&r, &id), (200, "valid".into()));
+    // `verify` reads the ledger too: it is told how to verify without it (issue 10).
+    let licence = issued["sd_jwt"].as_str().unwrap();
+    std::fs::write(dir.path().join("l.sdjwt"), licence).unwrap();
+    let (code, _, err) = run(dir.path(), &["--keys", "keys", "verify", "l.sdjwt"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("PID {pid}")), "{err}");
+    assert!(err.contains("--no-ledger --status-list"), "{err}");
+    // And that way it works while the server runs.
+    let (code, out, err) = run(
+        dir.path(),
+        &["--keys", "keys", "verify", "--no-ledger", "l.sdjwt"],
+    );
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains("ledger not consulted (--no-ledger)"), "{out}");
     stop(r);
 }
 

@@ -98,7 +98,8 @@ pub(super) fn body_text(
                 format!("expected {{\"licence\": \"…\"}}: {e}"),
             )
         })?;
-        Ok((r.licence, r.aud, r.nonce))
+        // A licence pasted from a file ends with the newline `issue --out` writes.
+        Ok((r.licence.trim().to_owned(), r.aud, r.nonce))
     } else if content_type.starts_with("text/plain")
         || content_type.starts_with("application/dc+sd-jwt")
     {

@@ -1,6 +1,7 @@
 //! `elicense qr`: a licence's paper seal as a QR code image (PNG or SVG) for printing.
 
-use crate::{cli_ledger, fail, read_input, report, Failure};
+use super::io::{fail, read_input, report, Failure};
+use super::ledger as cli_ledger;
 use clap::Args;
 use elicense::keys::KeyStore;
 use elicense::licence::identifier::LicenceId;

@@ -1,7 +1,7 @@
 //! The ledger commands of the CLI: status changes, status queries, the log's integrity,
 //! checkpoints, proofs and status-list export.
 
-use crate::{fail, parse_time, write_output, Failure};
+use super::io::{fail, parse_time, write_output, Failure};
 use clap::{Args, Subcommand};
 use elicense::issue::{status_list_uri, Issuer};
 use elicense::jose::b64_encode;
