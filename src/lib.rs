@@ -41,3 +41,4 @@ pub mod status_list;
 pub mod tokens;
 pub mod verify;
 pub mod web;
+pub mod zlib;

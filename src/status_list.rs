@@ -33,11 +33,10 @@
 use crate::jose::{
     self, Base64Error, Es256PublicKey, Es256Signer, JwsError, KeyError, UnverifiedJws,
 };
-use flate2::{Compression, Decompress, FlushDecompress};
+use crate::zlib::{self, InflateError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
-use std::io::Write as _;
 
 /// The JWT `typ` of a Status List Token.
 pub const TYP: &str = "statuslist+jwt";
@@ -66,9 +65,6 @@ pub const COMPRESSION_LEVEL: u32 = 9;
 
 /// Bit sizes the draft allows (§4.1).
 const ALLOWED_BITS: [u8; 4] = [1, 2, 4, 8];
-
-/// Smallest step by which the inflate buffer grows.
-const INFLATE_STEP: usize = 64 * 1024;
 
 /// The status of one referenced token (draft §7).
 ///
@@ -322,61 +318,21 @@ fn byte_len(len: usize, bits: u8) -> usize {
 }
 
 fn compress(bytes: &[u8], level: u32) -> Result<Vec<u8>, StatusListError> {
-    let out = Vec::with_capacity(bytes.len() / 64 + 64);
-    let mut encoder = flate2::write::ZlibEncoder::new(out, Compression::new(level));
-    encoder
-        .write_all(bytes)
-        .map_err(|e| StatusListError::Compress(e.to_string()))?;
-    encoder
-        .finish()
-        .map_err(|e| StatusListError::Compress(e.to_string()))
+    zlib::deflate(bytes, level).map_err(|e| StatusListError::Compress(e.to_string()))
 }
 
-/// Inflates a complete zlib stream into at most `cap` bytes.
-///
-/// The output buffer grows geometrically (from the input size, in steps of at least
-/// [`INFLATE_STEP`]) but never beyond `cap + 1` bytes; one byte past `cap` is an error.
+/// Inflates a complete zlib stream into at most `cap` bytes ([`zlib::inflate`]: the
+/// buffer never grows past `cap + 1` bytes; one byte past `cap` is an error).
 fn inflate_capped(input: &[u8], cap: usize) -> Result<Vec<u8>, StatusListError> {
-    let limit = cap.saturating_add(1);
-    let mut inflater = Decompress::new(true);
-    let first = input
-        .len()
-        .saturating_mul(4)
-        .clamp(INFLATE_STEP.min(limit), limit);
-    let mut out: Vec<u8> = Vec::with_capacity(first);
-    loop {
-        if out.len() == out.capacity() {
-            let grow = out.len().max(INFLATE_STEP).min(limit - out.len());
-            out.reserve_exact(grow);
-        }
-        let consumed = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
-        let rest = input.get(consumed..).unwrap_or_default();
-        let before = (inflater.total_in(), inflater.total_out());
-        let status = inflater
-            .decompress_vec(rest, &mut out, FlushDecompress::None)
-            .map_err(|e| StatusListError::Zlib(e.to_string()))?;
-        if out.len() > cap {
-            return Err(StatusListError::DecompressedTooLarge { max_bytes: cap });
-        }
-        match status {
-            flate2::Status::StreamEnd => break,
-            flate2::Status::Ok | flate2::Status::BufError => {
-                let progressed = before != (inflater.total_in(), inflater.total_out());
-                let room = out.len() < out.capacity();
-                if !progressed && room {
-                    // All input consumed, output space left, and no end of stream.
-                    return Err(StatusListError::Truncated);
-                }
-            }
-        }
-    }
-    let consumed = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
-    if consumed != input.len() {
-        return Err(StatusListError::TrailingData {
-            extra: input.len().saturating_sub(consumed),
-        });
-    }
-    Ok(out)
+    zlib::inflate(input, cap).map_err(|e| match e {
+        InflateError::TooLarge { max } => StatusListError::DecompressedTooLarge { max_bytes: max },
+        InflateError::Truncated => StatusListError::Truncated,
+        InflateError::Trailing { bytes } => StatusListError::TrailingData { extra: bytes },
+        other => StatusListError::Zlib(match std::error::Error::source(&other) {
+            Some(cause) => format!("{other}: {cause}"),
+            None => other.to_string(),
+        }),
+    })
 }
 
 /// The reference a licence carries to its entry (draft §6.2), the value of the `status`
