@@ -32,6 +32,7 @@ pub mod pki;
 pub mod print;
 pub mod publish;
 pub mod qr;
+pub mod salt;
 pub mod scan;
 pub mod sdjwt;
 pub mod seal;

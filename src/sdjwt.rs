@@ -10,7 +10,7 @@
 
 use crate::jose::jws::{self, UnverifiedJws};
 use crate::jose::{self, b64u_decode, b64u_encode, CompactJws, Es256PublicKey, Es256Signer};
-use ring::rand::SecureRandom;
+pub use crate::salt::{RandomPool, SaltSource};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -187,68 +187,6 @@ impl Encoder<'_> {
     }
 }
 
-/// Where salts come from: the operating system's CSPRNG, directly or through a pool.
-pub trait SaltSource {
-    /// Fills `buf` with random bytes.
-    fn fill(&self, buf: &mut [u8]) -> Result<(), EncodeError>;
-}
-
-impl SaltSource for ring::rand::SystemRandom {
-    fn fill(&self, buf: &mut [u8]) -> Result<(), EncodeError> {
-        SecureRandom::fill(self, buf).map_err(|_| EncodeError::Randomness)
-    }
-}
-
-/// OS randomness fetched 4 KiB at a time and handed out once each (then zeroed): one
-/// `getrandom` call serves about thirty licences' salts instead of one.
-pub struct RandomPool {
-    inner: std::sync::Mutex<PoolState>,
-    rng: ring::rand::SystemRandom,
-}
-
-impl Default for RandomPool {
-    fn default() -> Self {
-        Self {
-            inner: std::sync::Mutex::default(),
-            rng: ring::rand::SystemRandom::new(),
-        }
-    }
-}
-
-#[derive(Default)]
-struct PoolState {
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl std::fmt::Debug for RandomPool {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RandomPool([random bytes elided])")
-    }
-}
-
-const POOL_LEN: usize = 4096;
-
-impl SaltSource for RandomPool {
-    fn fill(&self, out: &mut [u8]) -> Result<(), EncodeError> {
-        if out.len() > POOL_LEN / 4 {
-            return SaltSource::fill(&self.rng, out);
-        }
-        let mut st = self.inner.lock().map_err(|_| EncodeError::Randomness)?;
-        if st.buf.len() != POOL_LEN || POOL_LEN - st.pos < out.len() {
-            st.buf.resize(POOL_LEN, 0);
-            SaltSource::fill(&self.rng, &mut st.buf)?;
-            st.pos = 0;
-        }
-        let start = st.pos;
-        let chunk = &mut st.buf[start..start + out.len()];
-        out.copy_from_slice(chunk);
-        zeroize::Zeroize::zeroize(chunk);
-        st.pos += out.len();
-        Ok(())
-    }
-}
-
 /// Turns a claim tree into a payload with digests, and the disclosures for it.
 ///
 /// `_sd_alg` is added at the top level. Salts are 128 bits from `salts`, drawn in one call.
@@ -258,7 +196,9 @@ pub fn encode_claims(
 ) -> Result<(Map<String, Value>, Vec<String>), EncodeError> {
     let n = count_disclosable(members);
     let mut salt_bytes = vec![0u8; n * SALT_LEN];
-    salts.fill(&mut salt_bytes)?;
+    salts
+        .fill(&mut salt_bytes)
+        .map_err(|_| EncodeError::Randomness)?;
     let mut enc = Encoder {
         salts: salt_bytes.chunks_exact(SALT_LEN),
         disclosures: Vec::with_capacity(n),
