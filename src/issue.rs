@@ -24,7 +24,7 @@ pub struct Issuer {
     header_b64: String,
     /// `alg`, `kid`, `x5c` for the agency's status-list tokens.
     list_header: Map<String, Value>,
-    salts: sdjwt::RandomPool,
+    salts: crate::salt::RandomPool,
 }
 
 /// A freshly issued licence.
@@ -72,7 +72,7 @@ impl Issuer {
             kid: crate::pki::kid(&key.cert_der),
             signer: key.signer,
             info: key.info,
-            salts: sdjwt::RandomPool::default(),
+            salts: crate::salt::RandomPool::default(),
         })
     }
 

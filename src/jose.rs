@@ -11,17 +11,20 @@
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use ring::signature::{self, EcdsaKeyPair, KeyPair as _, UnparsedPublicKey};
-use serde::Deserialize;
 use std::fmt;
+
+pub mod jws;
+
+pub use jws::{
+    parse_header, sign_compact, CompactJws, Header, JwsError, UnverifiedJws, VerifiedJws,
+    MAX_JWS_LEN,
+};
 
 /// The only signature algorithm this crate signs or verifies with.
 pub const ES256: &str = "ES256";
 
 /// Length of an ES256 signature: `r ‖ s`, 32 bytes each.
 pub const ES256_SIGNATURE_LEN: usize = 64;
-
-/// Largest compact JWS accepted before any decoding (issuer certificate chains included).
-pub const MAX_JWS_LEN: usize = 32 * 1024;
 
 /// Base64url without padding (RFC 7515 §2), for output.
 pub fn b64u_encode(bytes: impl AsRef<[u8]>) -> String {
@@ -284,218 +287,6 @@ pub enum SignatureError {
     Invalid,
 }
 
-/// The protected header of a JWS, as far as this crate reads it.
-///
-/// Unknown members are ignored unless they are among the forbidden ones.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Header {
-    /// The algorithm; must be `ES256`.
-    pub alg: String,
-    /// The media type of the complete token.
-    #[serde(default)]
-    pub typ: Option<String>,
-    /// Key id hint; any JSON value (only strings are meaningful to this crate).
-    #[serde(default)]
-    pub kid: Option<serde_json::Value>,
-    /// The signer's certificate chain, leaf first, base64 DER.
-    #[serde(default)]
-    pub x5c: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
-    jwk: bool,
-    #[serde(default, deserialize_with = "present")]
-    jku: bool,
-    #[serde(default, deserialize_with = "present")]
-    x5u: bool,
-    #[serde(default, deserialize_with = "present")]
-    crit: bool,
-}
-
-/// A member that is there, whatever its value (`null` included).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    serde::de::IgnoredAny::deserialize(d).map(|_| true)
-}
-
-impl Header {
-    /// The `kid` as a string, if it is one.
-    pub fn kid_str(&self) -> Option<&str> {
-        self.kid.as_ref().and_then(|v| v.as_str())
-    }
-}
-
-/// A compact JWS split into its three parts, nothing decoded yet.
-#[derive(Debug, Clone, Copy)]
-pub struct CompactJws<'a> {
-    /// The base64url protected header.
-    pub header_b64: &'a str,
-    /// The base64url payload.
-    pub payload_b64: &'a str,
-    /// The base64url signature.
-    pub signature_b64: &'a str,
-    /// `header.payload`: the bytes the signature covers.
-    pub signing_input: &'a str,
-}
-
-impl<'a> CompactJws<'a> {
-    /// Splits `token` into exactly three non-empty dot-separated parts.
-    pub fn split(token: &'a str) -> Result<Self, JwsError> {
-        if token.len() > MAX_JWS_LEN {
-            return Err(JwsError::TooLarge {
-                size: token.len(),
-                max: MAX_JWS_LEN,
-            });
-        }
-        let mut parts = token.splitn(4, '.');
-        let header_b64 = parts.next().unwrap_or_default();
-        let payload_b64 = parts.next().ok_or(JwsError::Structure)?;
-        let signature_b64 = parts.next().ok_or(JwsError::Structure)?;
-        if parts.next().is_some() {
-            return Err(JwsError::Structure);
-        }
-        if header_b64.is_empty() {
-            return Err(JwsError::Empty { part: "header" });
-        }
-        if payload_b64.is_empty() {
-            return Err(JwsError::Empty { part: "payload" });
-        }
-        if signature_b64.is_empty() {
-            return Err(JwsError::Empty { part: "signature" });
-        }
-        let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-        Ok(Self {
-            header_b64,
-            payload_b64,
-            signature_b64,
-            signing_input,
-        })
-    }
-
-    /// Decodes and checks the protected header: ES256 only, no key-carrying headers.
-    pub fn header(&self) -> Result<Header, JwsError> {
-        let bytes = b64u_decode(self.header_b64).map_err(|e| JwsError::Base64 {
-            part: "header",
-            source: e,
-        })?;
-        parse_header(&bytes)
-    }
-
-    /// Decodes the payload bytes.
-    pub fn payload(&self) -> Result<Vec<u8>, JwsError> {
-        b64u_decode(self.payload_b64).map_err(|e| JwsError::Base64 {
-            part: "payload",
-            source: e,
-        })
-    }
-
-    /// Verifies the signature with `key` (the header must already have been checked).
-    pub fn verify_signature(&self, key: &Es256PublicKey) -> Result<(), JwsError> {
-        let sig = b64u_decode(self.signature_b64).map_err(|e| JwsError::Base64 {
-            part: "signature",
-            source: e,
-        })?;
-        key.verify(self.signing_input.as_bytes(), &sig)
-            .map_err(JwsError::Signature)
-    }
-}
-
-/// Parses a protected header and enforces this crate's header policy.
-pub fn parse_header(bytes: &[u8]) -> Result<Header, JwsError> {
-    let header: Header = serde_json::from_slice(bytes).map_err(JwsError::HeaderJson)?;
-    check_header_policy(&header)?;
-    Ok(header)
-}
-
-fn check_header_policy(header: &Header) -> Result<(), JwsError> {
-    if header.alg != ES256 {
-        return Err(JwsError::UnsupportedAlgorithm {
-            alg: header.alg.to_string(),
-        });
-    }
-    for (present, name) in [
-        (header.jwk, "jwk"),
-        (header.jku, "jku"),
-        (header.x5u, "x5u"),
-        (header.crit, "crit"),
-    ] {
-        if present {
-            return Err(JwsError::ForbiddenHeader { name });
-        }
-    }
-    Ok(())
-}
-
-/// Signs a compact JWS with `header` and `payload` (both already serialized JSON).
-pub fn sign_compact(header: &[u8], payload: &[u8], key: &Es256Signer) -> Result<String, KeyError> {
-    let mut out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
-    URL_SAFE_NO_PAD.encode_string(header, &mut out);
-    out.push('.');
-    URL_SAFE_NO_PAD.encode_string(payload, &mut out);
-    let sig = key.sign(out.as_bytes())?;
-    out.push('.');
-    URL_SAFE_NO_PAD.encode_string(sig, &mut out);
-    Ok(out)
-}
-
-/// Verifies a compact ES256 JWS with `key`; returns the checked header and the payload bytes.
-pub fn verify_compact(token: &str, key: &Es256PublicKey) -> Result<(Header, Vec<u8>), JwsError> {
-    let jws = CompactJws::split(token)?;
-    let header = jws.header()?;
-    jws.verify_signature(key)?;
-    Ok((header, jws.payload()?))
-}
-
-/// Why a JWS was rejected.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum JwsError {
-    /// Over the size cap; nothing was decoded.
-    #[error("the token is {size} bytes, more than the {max} accepted")]
-    TooLarge {
-        /// Size of the input.
-        size: usize,
-        /// The cap.
-        max: usize,
-    },
-    /// Not three dot-separated parts.
-    #[error("a compact JWS has exactly three parts separated by '.'")]
-    Structure,
-    /// A part is empty.
-    #[error("the JWS {part} is empty")]
-    Empty {
-        /// Which part.
-        part: &'static str,
-    },
-    /// A part is not canonical base64url.
-    #[error("the JWS {part} is not canonical base64url")]
-    Base64 {
-        /// Which part.
-        part: &'static str,
-        /// The decoding error.
-        #[source]
-        source: Base64Error,
-    },
-    /// The header is not a JSON object of the expected shape.
-    #[error("the JWS header is not valid JSON of the expected shape")]
-    HeaderJson(#[source] serde_json::Error),
-    /// The payload is not a JSON object.
-    #[error("the JWS payload is not a JSON object")]
-    PayloadJson(#[source] serde_json::Error),
-    /// `alg` is not ES256.
-    #[error("algorithm {alg:?} is not accepted; only ES256 is")]
-    UnsupportedAlgorithm {
-        /// The `alg` found.
-        alg: String,
-    },
-    /// A header that would let the token choose its own key or rules.
-    #[error("the `{name}` header is not accepted")]
-    ForbiddenHeader {
-        /// The header's name.
-        name: &'static str,
-    },
-    /// The signature did not verify.
-    #[error(transparent)]
-    Signature(SignatureError),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,45 +299,6 @@ mod tests {
         assert!(b64u_decode("Zm8").is_ok());
         assert!(b64u_decode("Zm9").is_err(), "non-canonical trailing bits");
         assert!(b64u_decode("Zm+v").is_err(), "standard alphabet");
-    }
-
-    #[test]
-    fn sign_verify_round_trip_and_tamper() {
-        let (signer, _) = Es256Signer::generate().unwrap();
-        let token = sign_compact(br#"{"alg":"ES256"}"#, b"hello", &signer).unwrap();
-        let (h, p) = verify_compact(&token, &signer.public_key()).unwrap();
-        assert_eq!(h.alg, "ES256");
-        assert_eq!(p, b"hello");
-        let mut bad = token.clone().into_bytes();
-        let n = bad.len();
-        bad[n - 3] = if bad[n - 3] == b'A' { b'B' } else { b'A' };
-        let bad = String::from_utf8(bad).unwrap();
-        assert!(matches!(
-            verify_compact(&bad, &signer.public_key()),
-            Err(JwsError::Signature(_)) | Err(JwsError::Base64 { .. })
-        ));
-    }
-
-    #[test]
-    fn header_policy() {
-        for (h, want) in [
-            (r#"{"alg":"none"}"#, "UnsupportedAlgorithm"),
-            (r#"{"alg":"HS256"}"#, "UnsupportedAlgorithm"),
-            (r#"{"alg":"es256"}"#, "UnsupportedAlgorithm"),
-            (r#"{"alg":"ES256","jwk":{}}"#, "ForbiddenHeader"),
-            (r#"{"alg":"ES256","jku":"https://x"}"#, "ForbiddenHeader"),
-            (r#"{"alg":"ES256","x5u":"https://x"}"#, "ForbiddenHeader"),
-            (r#"{"alg":"ES256","crit":["b64"]}"#, "ForbiddenHeader"),
-            (r#"{"alg":"ES256","jwk":null}"#, "ForbiddenHeader"),
-            (r#"{"alg":"ES256","crit":null}"#, "ForbiddenHeader"),
-            (r#"{"alg":"ES256","alg":"ES256"}"#, "HeaderJson"),
-            (r#"{"alg":"ES256"} x"#, "HeaderJson"),
-            (r#"[]"#, "HeaderJson"),
-        ] {
-            let err = parse_header(h.as_bytes()).unwrap_err();
-            assert!(format!("{err:?}").starts_with(want), "{h}: {err:?}");
-        }
-        assert!(parse_header(br#"{"alg":"ES256","kid":42,"typ":"x"}"#).is_ok());
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //!
 //! Pure format code: the caller supplies keys, randomness and the time.
 
+use crate::jose::jws::{self, UnverifiedJws};
 use crate::jose::{self, b64u_decode, b64u_encode, CompactJws, Es256PublicKey, Es256Signer};
-use ring::rand::SecureRandom;
+pub use crate::salt::{RandomPool, SaltSource};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -186,68 +187,6 @@ impl Encoder<'_> {
     }
 }
 
-/// Where salts come from: the operating system's CSPRNG, directly or through a pool.
-pub trait SaltSource {
-    /// Fills `buf` with random bytes.
-    fn fill(&self, buf: &mut [u8]) -> Result<(), EncodeError>;
-}
-
-impl SaltSource for ring::rand::SystemRandom {
-    fn fill(&self, buf: &mut [u8]) -> Result<(), EncodeError> {
-        SecureRandom::fill(self, buf).map_err(|_| EncodeError::Randomness)
-    }
-}
-
-/// OS randomness fetched 4 KiB at a time and handed out once each (then zeroed): one
-/// `getrandom` call serves about thirty licences' salts instead of one.
-pub struct RandomPool {
-    inner: std::sync::Mutex<PoolState>,
-    rng: ring::rand::SystemRandom,
-}
-
-impl Default for RandomPool {
-    fn default() -> Self {
-        Self {
-            inner: std::sync::Mutex::default(),
-            rng: ring::rand::SystemRandom::new(),
-        }
-    }
-}
-
-#[derive(Default)]
-struct PoolState {
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl std::fmt::Debug for RandomPool {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RandomPool([random bytes elided])")
-    }
-}
-
-const POOL_LEN: usize = 4096;
-
-impl SaltSource for RandomPool {
-    fn fill(&self, out: &mut [u8]) -> Result<(), EncodeError> {
-        if out.len() > POOL_LEN / 4 {
-            return SaltSource::fill(&self.rng, out);
-        }
-        let mut st = self.inner.lock().map_err(|_| EncodeError::Randomness)?;
-        if st.buf.len() != POOL_LEN || POOL_LEN - st.pos < out.len() {
-            st.buf.resize(POOL_LEN, 0);
-            SaltSource::fill(&self.rng, &mut st.buf)?;
-            st.pos = 0;
-        }
-        let start = st.pos;
-        let chunk = &mut st.buf[start..start + out.len()];
-        out.copy_from_slice(chunk);
-        zeroize::Zeroize::zeroize(chunk);
-        st.pos += out.len();
-        Ok(())
-    }
-}
-
 /// Turns a claim tree into a payload with digests, and the disclosures for it.
 ///
 /// `_sd_alg` is added at the top level. Salts are 128 bits from `salts`, drawn in one call.
@@ -257,7 +196,9 @@ pub fn encode_claims(
 ) -> Result<(Map<String, Value>, Vec<String>), EncodeError> {
     let n = count_disclosable(members);
     let mut salt_bytes = vec![0u8; n * SALT_LEN];
-    salts.fill(&mut salt_bytes)?;
+    salts
+        .fill(&mut salt_bytes)
+        .map_err(|_| EncodeError::Randomness)?;
     let mut enc = Encoder {
         salts: salt_bytes.chunks_exact(SALT_LEN),
         disclosures: Vec::with_capacity(n),
@@ -636,51 +577,24 @@ impl<'a> SdJwt<'a> {
 
     /// Decodes the payload without verifying anything (for holders and for inspection).
     pub fn unverified_payload(&self) -> Result<Map<String, Value>, FormatError> {
-        let bytes = b64u_decode(&self.payload_b64).map_err(|e| {
-            FormatError::Jws(jose::JwsError::Base64 {
-                part: "payload",
-                source: e,
-            })
-        })?;
+        let bytes = jws::unverified_payload(&self.payload_b64).map_err(FormatError::Jws)?;
         serde_json::from_slice(&bytes).map_err(FormatError::Json)
     }
 
-    /// Checks every signature: the header policy (ES256 only, no key-carrying headers) and
-    /// the signature under the key `key_for` picks from the header. Returns the first
-    /// signature's header and the payload object.
-    pub fn verify_signatures(
-        &self,
-        mut key_for: impl FnMut(&jose::Header) -> Result<Es256PublicKey, jose::JwsError>,
-    ) -> Result<(jose::Header, Map<String, Value>), jose::JwsError> {
-        let mut first = None;
-        for sig in &self.signatures {
-            let header_bytes =
-                b64u_decode(&sig.protected_b64).map_err(|e| jose::JwsError::Base64 {
-                    part: "header",
-                    source: e,
-                })?;
-            let header = jose::parse_header(&header_bytes)?;
-            let key = key_for(&header)?;
-            let sig_bytes =
-                b64u_decode(&sig.signature_b64).map_err(|e| jose::JwsError::Base64 {
-                    part: "signature",
-                    source: e,
-                })?;
-            let input = format!("{}.{}", sig.protected_b64, self.payload_b64);
-            key.verify(input.as_bytes(), &sig_bytes)
-                .map_err(jose::JwsError::Signature)?;
-            if first.is_none() {
-                first = Some(header);
-            }
-        }
-        let header = first.ok_or(jose::JwsError::Structure)?;
-        let payload = b64u_decode(&self.payload_b64).map_err(|e| jose::JwsError::Base64 {
-            part: "payload",
-            source: e,
-        })?;
-        let payload: Map<String, Value> =
-            serde_json::from_slice(&payload).map_err(jose::JwsError::PayloadJson)?;
-        Ok((header, payload))
+    /// The issuer-signed JWS of each signature, decoded by the one reader and not yet
+    /// verified: check each with [`UnverifiedJws::verify`].
+    pub fn issuer_jws(&self) -> Result<Vec<UnverifiedJws<'static>>, jose::JwsError> {
+        self.signatures
+            .iter()
+            .map(|sig| {
+                UnverifiedJws::from_parts(
+                    &sig.protected_b64,
+                    &self.payload_b64,
+                    &sig.signature_b64,
+                    None,
+                )
+            })
+            .collect()
     }
 }
 
@@ -1364,16 +1278,16 @@ pub fn verify_key_binding(
     sd_hash_input: &str,
     check: &KeyBindingCheck<'_>,
 ) -> Result<(), KeyBindingError> {
-    let jws = CompactJws::split(kb_jwt).map_err(KeyBindingError::Jws)?;
-    let header = jws.header().map_err(KeyBindingError::Jws)?;
+    let jws = UnverifiedJws::parse(kb_jwt).map_err(KeyBindingError::Jws)?;
+    let header = jws.header();
     if header.typ.as_deref() != Some(KB_JWT_TYP) {
         return Err(KeyBindingError::Type {
             typ: header.typ.clone(),
         });
     }
-    jws.verify_signature(holder).map_err(KeyBindingError::Jws)?;
-    let payload = jws.payload().map_err(KeyBindingError::Jws)?;
-    let p: KbPayload = serde_json::from_slice(&payload).map_err(KeyBindingError::Claims)?;
+    let verified = jws.verify(holder).map_err(KeyBindingError::Jws)?;
+    let p: KbPayload =
+        serde_json::from_slice(verified.payload()).map_err(KeyBindingError::Claims)?;
     let expected = disclosure_digest(sd_hash_input);
     if !constant_time_eq(p.sd_hash.as_bytes(), expected.as_bytes()) {
         return Err(KeyBindingError::SdHash);
@@ -1495,9 +1409,14 @@ mod tests {
 
     fn verify_all(text: &str, key: &Es256PublicKey) -> Result<Map<String, Value>, String> {
         let sd = SdJwt::parse(text).map_err(|e| format!("{e:?}"))?;
-        let (_, payload) = sd
-            .verify_signatures(|_| Ok(key.clone()))
-            .map_err(|e| format!("{e:?}"))?;
+        let mut payload = None;
+        for jws in sd.issuer_jws().map_err(|e| format!("{e:?}"))? {
+            let verified = jws.verify(key).map_err(|e| format!("{e:?}"))?;
+            payload.get_or_insert(
+                serde_json::from_slice(verified.payload()).map_err(|e| format!("{e:?}"))?,
+            );
+        }
+        let payload = payload.ok_or("no signature")?;
         process_disclosures(payload, &sd.disclosures).map_err(|e| format!("{e:?}"))
     }
 

@@ -11,10 +11,9 @@ use crate::jose::{Es256PublicKey, Es256Signer, KeyError, SignatureError, ES256_S
 use crate::licence::identifier::{IdentifierError, LicenceId};
 use crate::licence::{Licence, LicenceType};
 use crate::status_list::{StatusListError, StatusReference};
+use crate::zlib::{self, InflateError};
 use coset::cbor::value::{Integer, Value};
 use coset::{iana, AsCborValue as _, TaggedCborSerializable as _};
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
-use std::cell::RefCell;
 
 /// The text prefix; its `1` is the seal format version.
 pub const PREFIX: &str = "EL1:";
@@ -318,76 +317,26 @@ pub fn decode(text: &str) -> Result<UnverifiedSeal, DecodeError> {
     })
 }
 
-// zlib state is large (miniz_oxide's compressor is about 300 KB): one per thread, reset
-// for each seal, instead of a fresh allocation (and its page faults) every time.
-thread_local! {
-    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::best(), true));
-    static INFLATE: RefCell<Decompress> = RefCell::new(Decompress::new(true));
-}
-
 /// One zlib stream of `data`, at the best compression level.
 fn deflate(data: &[u8]) -> Result<Vec<u8>, EncodeError> {
-    DEFLATE.with(|cell| {
-        let mut fresh = None;
-        let mut shared = cell.try_borrow_mut();
-        let z = match shared.as_deref_mut() {
-            Ok(z) => z,
-            Err(_) => fresh.insert(Compress::new(Compression::best(), true)),
-        };
-        z.reset();
-        // Deflate adds at most 5 bytes a 16 KB stored block, plus the zlib header and trailer.
-        let mut out = Vec::with_capacity(data.len() + data.len() / 1024 + 64);
-        for _ in 0..8 {
-            let done = usize::try_from(z.total_in()).unwrap_or(data.len());
-            let status = z
-                .compress_vec(
-                    &data[done.min(data.len())..],
-                    &mut out,
-                    FlushCompress::Finish,
-                )
-                .map_err(EncodeError::Compress)?;
-            if status == Status::StreamEnd {
-                return Ok(out);
-            }
-            out.reserve(out.capacity());
-        }
-        Err(EncodeError::CompressIncomplete)
-    })
+    zlib::deflate(data, zlib::BEST).map_err(EncodeError::Compress)
 }
 
 /// Inflates one zlib stream into at most `MAX_COSE_LEN` + 1 bytes (then it stops: the
 /// decompression-bomb guard), and refuses a stream that ends early or has bytes after it.
 fn inflate(compressed: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    INFLATE.with(|cell| {
-        let mut fresh = None;
-        let mut shared = cell.try_borrow_mut();
-        let z = match shared.as_deref_mut() {
-            Ok(z) => z,
-            Err(_) => fresh.insert(Decompress::new(true)),
-        };
-        z.reset(true);
-        let mut out = Vec::with_capacity(MAX_COSE_LEN + 1);
-        let status = z
-            .decompress_vec(compressed, &mut out, FlushDecompress::Finish)
-            .map_err(DecodeError::Inflate)?;
-        if out.len() > MAX_COSE_LEN {
-            return Err(DecodeError::TooLarge {
-                layer: "inflated seal",
-                size: out.len(),
-                max: MAX_COSE_LEN,
-            });
-        }
-        if status != Status::StreamEnd {
-            return Err(DecodeError::Truncated);
-        }
-        let used = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
-        if used != compressed.len() {
-            return Err(DecodeError::Trailing {
-                layer: "zlib stream",
-                bytes: compressed.len().saturating_sub(used),
-            });
-        }
-        Ok(out)
+    zlib::inflate(compressed, MAX_COSE_LEN).map_err(|e| match e {
+        InflateError::TooLarge { max } => DecodeError::TooLarge {
+            layer: "inflated seal",
+            size: max + 1,
+            max,
+        },
+        InflateError::Truncated => DecodeError::Truncated,
+        InflateError::Trailing { bytes } => DecodeError::Trailing {
+            layer: "zlib stream",
+            bytes,
+        },
+        other => DecodeError::Inflate(other),
     })
 }
 
@@ -715,10 +664,7 @@ pub enum EncodeError {
     Sign(#[source] KeyError),
     /// zlib failed.
     #[error("could not compress the seal")]
-    Compress(#[source] flate2::CompressError),
-    /// zlib did not finish its stream.
-    #[error("could not compress the seal: the zlib stream did not end")]
-    CompressIncomplete,
+    Compress(#[source] zlib::DeflateError),
 }
 
 /// A COSE structure error from coset, kept as text (coset's error type is not
@@ -762,9 +708,9 @@ pub enum DecodeError {
         /// Which layer.
         layer: &'static str,
     },
-    /// zlib refused the data.
+    /// zlib refused the data (bad header, bad DEFLATE data, wrong Adler-32).
     #[error("the seal is not a valid zlib stream")]
-    Inflate(#[source] flate2::DecompressError),
+    Inflate(#[source] InflateError),
     /// The zlib stream ends before its end marker and checksum.
     #[error("the seal's zlib stream is cut short")]
     Truncated,

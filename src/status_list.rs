@@ -30,12 +30,13 @@
 //! * the zlib stream must be complete, its Adler-32 must match, and nothing may follow it;
 //! * base64url is strict (no padding, no whitespace, canonical trailing bits).
 
-use crate::jose::{self, Base64Error, CompactJws, Es256PublicKey, Es256Signer, JwsError, KeyError};
-use flate2::{Compression, Decompress, FlushDecompress};
+use crate::jose::{
+    self, Base64Error, Es256PublicKey, Es256Signer, JwsError, KeyError, UnverifiedJws,
+};
+use crate::zlib::{self, InflateError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
-use std::io::Write as _;
 
 /// The JWT `typ` of a Status List Token.
 pub const TYP: &str = "statuslist+jwt";
@@ -64,9 +65,6 @@ pub const COMPRESSION_LEVEL: u32 = 9;
 
 /// Bit sizes the draft allows (§4.1).
 const ALLOWED_BITS: [u8; 4] = [1, 2, 4, 8];
-
-/// Smallest step by which the inflate buffer grows.
-const INFLATE_STEP: usize = 64 * 1024;
 
 /// The status of one referenced token (draft §7).
 ///
@@ -320,61 +318,21 @@ fn byte_len(len: usize, bits: u8) -> usize {
 }
 
 fn compress(bytes: &[u8], level: u32) -> Result<Vec<u8>, StatusListError> {
-    let out = Vec::with_capacity(bytes.len() / 64 + 64);
-    let mut encoder = flate2::write::ZlibEncoder::new(out, Compression::new(level));
-    encoder
-        .write_all(bytes)
-        .map_err(|e| StatusListError::Compress(e.to_string()))?;
-    encoder
-        .finish()
-        .map_err(|e| StatusListError::Compress(e.to_string()))
+    zlib::deflate(bytes, level).map_err(|e| StatusListError::Compress(e.to_string()))
 }
 
-/// Inflates a complete zlib stream into at most `cap` bytes.
-///
-/// The output buffer grows geometrically (from the input size, in steps of at least
-/// [`INFLATE_STEP`]) but never beyond `cap + 1` bytes; one byte past `cap` is an error.
+/// Inflates a complete zlib stream into at most `cap` bytes ([`zlib::inflate`]: the
+/// buffer never grows past `cap + 1` bytes; one byte past `cap` is an error).
 fn inflate_capped(input: &[u8], cap: usize) -> Result<Vec<u8>, StatusListError> {
-    let limit = cap.saturating_add(1);
-    let mut inflater = Decompress::new(true);
-    let first = input
-        .len()
-        .saturating_mul(4)
-        .clamp(INFLATE_STEP.min(limit), limit);
-    let mut out: Vec<u8> = Vec::with_capacity(first);
-    loop {
-        if out.len() == out.capacity() {
-            let grow = out.len().max(INFLATE_STEP).min(limit - out.len());
-            out.reserve_exact(grow);
-        }
-        let consumed = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
-        let rest = input.get(consumed..).unwrap_or_default();
-        let before = (inflater.total_in(), inflater.total_out());
-        let status = inflater
-            .decompress_vec(rest, &mut out, FlushDecompress::None)
-            .map_err(|e| StatusListError::Zlib(e.to_string()))?;
-        if out.len() > cap {
-            return Err(StatusListError::DecompressedTooLarge { max_bytes: cap });
-        }
-        match status {
-            flate2::Status::StreamEnd => break,
-            flate2::Status::Ok | flate2::Status::BufError => {
-                let progressed = before != (inflater.total_in(), inflater.total_out());
-                let room = out.len() < out.capacity();
-                if !progressed && room {
-                    // All input consumed, output space left, and no end of stream.
-                    return Err(StatusListError::Truncated);
-                }
-            }
-        }
-    }
-    let consumed = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
-    if consumed != input.len() {
-        return Err(StatusListError::TrailingData {
-            extra: input.len().saturating_sub(consumed),
-        });
-    }
-    Ok(out)
+    zlib::inflate(input, cap).map_err(|e| match e {
+        InflateError::TooLarge { max } => StatusListError::DecompressedTooLarge { max_bytes: max },
+        InflateError::Truncated => StatusListError::Truncated,
+        InflateError::Trailing { bytes } => StatusListError::TrailingData { extra: bytes },
+        other => StatusListError::Zlib(match std::error::Error::source(&other) {
+            Some(cause) => format!("{other}: {cause}"),
+            None => other.to_string(),
+        }),
+    })
 }
 
 /// The reference a licence carries to its entry (draft §6.2), the value of the `status`
@@ -607,12 +565,12 @@ impl<'a> Validation<'a> {
 /// not been checked yet: read its header to choose the key, then [`UnverifiedToken::verify`].
 #[derive(Debug, Clone)]
 pub struct UnverifiedToken<'a> {
-    jws: CompactJws<'a>,
-    header: jose::Header,
+    jws: UnverifiedJws<'a>,
 }
 
-/// Splits `token`, checks its size, its header policy (ES256; no `jwk`, `jku`, `x5u`,
-/// `crit`) and its `typ`; decodes nothing else.
+/// Reads `token` with the one JWS reader ([`UnverifiedJws`]): its size, three canonical
+/// base64url parts, its header policy (ES256; no `jwk`, `jku`, `x5u`, `crit`) and its
+/// `typ`. The list itself is inflated only after the signature verifies.
 ///
 /// `typ` must be `statuslist+jwt`, compared ASCII case-insensitively, with or without the
 /// `application/` prefix (RFC 7515 §4.1.9).
@@ -623,8 +581,8 @@ pub fn parse_token(token: &str) -> Result<UnverifiedToken<'_>, StatusListError> 
             max: MAX_TOKEN_LEN,
         });
     }
-    let jws = split_compact(token)?;
-    let header = jws.header().map_err(StatusListError::Jws)?;
+    let jws = UnverifiedJws::parse_capped(token, MAX_TOKEN_LEN).map_err(StatusListError::Jws)?;
+    let header = jws.header();
     let typ_ok = header.typ.as_deref().is_some_and(|t| {
         let t = strip_prefix_ignore_case(t, "application/").unwrap_or(t);
         t.eq_ignore_ascii_case(TYP)
@@ -634,7 +592,7 @@ pub fn parse_token(token: &str) -> Result<UnverifiedToken<'_>, StatusListError> 
             found: header.typ.clone(),
         });
     }
-    Ok(UnverifiedToken { jws, header })
+    Ok(UnverifiedToken { jws })
 }
 
 fn strip_prefix_ignore_case<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
@@ -642,35 +600,6 @@ fn strip_prefix_ignore_case<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
     head.eq_ignore_ascii_case(prefix)
         .then(|| s.get(prefix.len()..))
         .flatten()
-}
-
-/// Splits a compact JWS without [`CompactJws::split`]'s 32 KiB cap (lists are larger);
-/// the caller has already applied [`MAX_TOKEN_LEN`].
-fn split_compact(token: &str) -> Result<CompactJws<'_>, StatusListError> {
-    let mut parts = token.splitn(4, '.');
-    let header_b64 = parts.next().unwrap_or_default();
-    let (Some(payload_b64), Some(signature_b64), None) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(StatusListError::Jws(JwsError::Structure));
-    };
-    for (part, text) in [
-        ("header", header_b64),
-        ("payload", payload_b64),
-        ("signature", signature_b64),
-    ] {
-        if text.is_empty() {
-            return Err(StatusListError::Jws(JwsError::Empty { part }));
-        }
-    }
-    let signing_input = token
-        .get(..header_b64.len() + 1 + payload_b64.len())
-        .ok_or(StatusListError::Jws(JwsError::Structure))?;
-    Ok(CompactJws {
-        header_b64,
-        payload_b64,
-        signature_b64,
-        signing_input,
-    })
 }
 
 #[derive(Deserialize)]
@@ -699,7 +628,7 @@ struct ListIn {
 impl UnverifiedToken<'_> {
     /// The protected header (already checked against the policy): `kid`, `x5c`.
     pub fn header(&self) -> &jose::Header {
-        &self.header
+        self.jws.header()
     }
 
     /// Verifies the signature with `key`, then the claims against `validation`, and only
@@ -709,12 +638,12 @@ impl UnverifiedToken<'_> {
         key: &Es256PublicKey,
         validation: &Validation<'_>,
     ) -> Result<VerifiedStatusList, StatusListError> {
-        self.jws.verify_signature(key).map_err(|e| match e {
+        let verified = self.jws.verify(key).map_err(|e| match e {
             JwsError::Signature(_) => StatusListError::BadSignature,
             other => StatusListError::Jws(other),
         })?;
-        let payload = self.jws.payload().map_err(StatusListError::Jws)?;
-        let p: PayloadIn = serde_json::from_slice(&payload).map_err(StatusListError::Claims)?;
+        let p: PayloadIn =
+            serde_json::from_slice(verified.payload()).map_err(StatusListError::Claims)?;
         check_bits(p.status_list.bits)?;
         if p.ttl == Some(0) {
             return Err(StatusListError::InvalidClaim {
@@ -1679,8 +1608,8 @@ mod tests {
         ));
 
         // The payload carries exactly the claims asked for.
-        let jws = split_compact(&token).unwrap();
-        let payload: Value = serde_json::from_slice(&jws.payload().unwrap()).unwrap();
+        let jws = parse_token(&token).unwrap();
+        let payload: Value = serde_json::from_slice(jws.jws.payload()).unwrap();
         assert_eq!(payload["status_list"]["bits"], 2);
         assert_eq!(payload["sub"], SUB);
         assert!(payload.get("nbf").is_none());
@@ -1704,10 +1633,11 @@ mod tests {
     fn tampering_is_caught() {
         let key = signer();
         let token = sign_token(&sample_list(), &claims(), &header(), &key).unwrap();
-        let jws = split_compact(&token).unwrap();
+        let jws = jose::CompactJws::split_capped(&token, MAX_TOKEN_LEN).unwrap();
 
         // Payload: revoke nobody (entry 0 back to VALID), re-encode, keep the signature.
-        let mut payload: Value = serde_json::from_slice(&jws.payload().unwrap()).unwrap();
+        let mut payload: Value =
+            serde_json::from_slice(&jose::b64u_decode(jws.payload_b64).unwrap()).unwrap();
         let mut list = sample_list();
         list.set(0, Status::Valid).unwrap();
         payload["status_list"]["lst"] = Value::String(list.encode_lst().unwrap());

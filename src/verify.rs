@@ -11,7 +11,8 @@
 //!
 //! Each step fails with the most specific [`VerifyError`]. Time is an argument.
 
-use crate::jose::{self, JwsError};
+use crate::jose;
+use crate::jose::jws::{self, CompactJws, JwsError, UnverifiedJws};
 use crate::ledger::{AdminStatus, Ledger, LicenceState, Reason};
 use crate::licence::codes::Uscc;
 use crate::licence::identifier::LicenceId;
@@ -21,7 +22,6 @@ use crate::sdjwt::{self, DisclosureError, FormatError, KeyBindingError, SdJwt, S
 use crate::status_list::{self, Status, StatusReference};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -40,14 +40,14 @@ pub struct Verifier {
     trust: TrustStore,
     skew: i64,
     kb_max_age: i64,
-    headers: RwLock<HashMap<u64, Vec<Arc<KnownHeader>>>>,
+    headers: RwLock<HashMap<u64, Vec<Arc<KnownSigner>>>>,
 }
 
 /// A protected header that already led to a valid signature and chain: seen again
 /// byte for byte, it needs no decoding, policy check or issuer resolution.
 #[derive(Debug)]
-struct KnownHeader {
-    header_b64: Box<str>,
+struct KnownSigner {
+    header: jws::KnownHeader,
     signer: Resolved,
 }
 
@@ -334,18 +334,34 @@ impl Verifier {
                 count: sd.signatures.len(),
             }));
         };
+        // The issuer JWT through the one reader, decoded once; a header seen before (same
+        // text) is not decoded again, and its issuer is not resolved again.
         let known = self.known_header(&sig.protected_b64);
+        let reuse = known.as_ref().map(|k| &k.header);
+        let jws = match sd.serialization {
+            Serialization::Compact => {
+                let jwt_len =
+                    sig.protected_b64.len() + sd.payload_b64.len() + sig.signature_b64.len() + 2;
+                let parts = text
+                    .get(..jwt_len)
+                    .ok_or(JwsError::Structure)
+                    .and_then(CompactJws::split)
+                    .map_err(jws_error)?;
+                UnverifiedJws::from_compact(parts, reuse)
+            }
+            _ => UnverifiedJws::from_parts(
+                &sig.protected_b64,
+                &sd.payload_b64,
+                &sig.signature_b64,
+                reuse,
+            ),
+        }
+        .map_err(jws_error)?;
         let mut header_kid = None;
         let candidates = match &known {
             Some(k) => vec![k.signer.clone()],
             None => {
-                let header_bytes = jose::b64u_decode(&sig.protected_b64).map_err(|e| {
-                    jws_error(JwsError::Base64 {
-                        part: "header",
-                        source: e,
-                    })
-                })?;
-                let header = jose::parse_header(&header_bytes).map_err(jws_error)?;
+                let header = jws.header();
                 if header.typ.as_deref() != Some(crate::issue::SD_JWT_VC_TYP) {
                     return Err(VerifyError::WrongType {
                         typ: header.typ.clone(),
@@ -364,35 +380,13 @@ impl Verifier {
         };
 
         // Well-formed payload? Checked first, so garbage is "malformed", not "bad signature".
-        let payload_bytes = jose::b64u_decode(&sd.payload_b64).map_err(|e| {
-            jws_error(JwsError::Base64 {
-                part: "payload",
-                source: e,
-            })
-        })?;
         let mut payload: Map<String, Value> =
-            serde_json::from_slice(&payload_bytes).map_err(VerifyError::Payload)?;
+            serde_json::from_slice(jws.payload()).map_err(VerifyError::Payload)?;
 
         // Who signed it.
-        let signature = jose::b64u_decode(&sig.signature_b64).map_err(|e| {
-            jws_error(JwsError::Base64 {
-                part: "signature",
-                source: e,
-            })
-        })?;
-        let signing_input: Cow<'_, str> = match sd.serialization {
-            Serialization::Compact => {
-                Cow::Borrowed(&text[..sig.protected_b64.len() + 1 + sd.payload_b64.len()])
-            }
-            _ => Cow::Owned(format!("{}.{}", sig.protected_b64, sd.payload_b64)),
-        };
         let signer = candidates
             .into_iter()
-            .find(|c| {
-                c.public_key()
-                    .verify(signing_input.as_bytes(), &signature)
-                    .is_ok()
-            })
+            .find(|c| jws.verify(c.public_key()).is_ok())
             .ok_or(VerifyError::BadSignature)?;
 
         // Was the signer entitled to sign, when it says it did? Decided before anything
@@ -432,7 +426,7 @@ impl Verifier {
             return Err(VerifyError::MissingClaim { name: "_sd_alg" });
         }
         if known.is_none() {
-            self.remember_header(&sig.protected_b64, &signer);
+            self.remember_header(jws.known_header(), &signer);
         }
 
         // What is disclosed.
@@ -638,23 +632,24 @@ impl Verifier {
         }
     }
 
-    fn known_header(&self, header_b64: &str) -> Option<Arc<KnownHeader>> {
+    fn known_header(&self, header_b64: &str) -> Option<Arc<KnownSigner>> {
         let map = self.headers.read().ok()?;
         map.get(&header_bucket(header_b64))?
             .iter()
-            .find(|k| &*k.header_b64 == header_b64)
+            .find(|k| k.header.text() == header_b64)
             .cloned()
     }
 
-    fn remember_header(&self, header_b64: &str, signer: &Resolved) {
+    fn remember_header(&self, header: jws::KnownHeader, signer: &Resolved) {
+        let header_b64 = header.text();
         if let Ok(mut map) = self.headers.write() {
             if map.values().map(Vec::len).sum::<usize>() >= MAX_KNOWN_HEADERS {
                 return;
             }
             let bucket = map.entry(header_bucket(header_b64)).or_default();
-            if !bucket.iter().any(|k| &*k.header_b64 == header_b64) {
-                bucket.push(Arc::new(KnownHeader {
-                    header_b64: header_b64.into(),
+            if !bucket.iter().any(|k| k.header.text() == header_b64) {
+                bucket.push(Arc::new(KnownSigner {
+                    header,
                     signer: signer.clone(),
                 }));
             }

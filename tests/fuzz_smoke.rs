@@ -13,13 +13,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use elicense::jose::{self, b64u_encode, parse_header, CompactJws, Es256PublicKey};
+use elicense::jose::{self, b64u_encode, parse_header, CompactJws, Es256PublicKey, UnverifiedJws};
 use elicense::keys::{self, KeyStore};
+use elicense::ledger::checkpoint::{self, Checkpoint, NoteSigner, NoteVerifier};
 use elicense::licence::codes::{self, HolderCode, HolderKind, ResidentId, Uscc};
 use elicense::licence::identifier::LicenceId;
 use elicense::pki;
 use elicense::scan::{scan_with, ImageKind, ScanError, ScanLimits};
 use elicense::sdjwt::{self, Disclosure, SdJwt, Serialization};
+use elicense::status_list::{self, Status, StatusList, TokenClaims, Validation};
 use elicense::verify::{Options, Verifier};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -132,10 +134,10 @@ fn certificates() -> &'static [Vec<u8>] {
         }
         for f in fixtures() {
             let jwt = f.text.split('~').next().unwrap_or_default();
-            let Ok(header) = CompactJws::split(jwt).and_then(|j| j.header()) else {
+            let Ok(jws) = UnverifiedJws::parse(jwt) else {
                 continue;
             };
-            for c in header.x5c.unwrap_or_default() {
+            for c in jws.header().x5c.clone().unwrap_or_default() {
                 if let Ok(der) = jose::b64_decode(&c) {
                     if !out.contains(&der) {
                         out.push(der);
@@ -360,7 +362,8 @@ fn check_holder_code(text: &str) {
     }
 }
 
-/// `jws`: the header policy on raw bytes; split, decode and check a compact JWS.
+/// `jws`: the header policy on raw bytes; split, decode (once, canonically: what decodes
+/// re-encodes to the same text) and check a compact JWS.
 fn check_jws(data: &[u8]) {
     if let Ok(header) = parse_header(data) {
         assert_eq!(header.alg, "ES256", "a non-ES256 header passed the policy");
@@ -382,11 +385,14 @@ fn check_jws(data: &[u8]) {
         jws.signing_input,
         format!("{}.{}", jws.header_b64, jws.payload_b64)
     );
-    if let Ok(header) = jws.header() {
-        assert_eq!(header.alg, "ES256");
-    }
-    let _ = jws.payload();
-    let _ = jws.verify_signature(agency_key());
+    let Ok(decoded) = UnverifiedJws::from_compact(jws, None) else {
+        return;
+    };
+    assert_eq!(decoded.header().alg, "ES256");
+    assert_eq!(decoded.signing_input(), jws.signing_input);
+    assert_eq!(b64u_encode(decoded.payload()), jws.payload_b64);
+    assert_eq!(b64u_encode(decoded.signature()), jws.signature_b64);
+    let _ = decoded.verify(agency_key());
 }
 
 /// `certificate`: what `read_issuer` accepts is described consistently.
@@ -902,5 +908,316 @@ proptest! {
             }
         }
         check_seal(&wrap_cose(&cose));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Status List Tokens (the `status_list` target)
+// ---------------------------------------------------------------------------------------
+
+/// The `sub` status tokens are checked against, and the verification time.
+const STATUS_SUB: &str = "https://ledger.example.gov.cn/status/1";
+/// Most entries the status checks accept (the inflate cap follows from it).
+const STATUS_MAX_ENTRIES: usize = 1 << 16;
+
+fn status_validation() -> Validation<'static> {
+    Validation::new(STATUS_SUB, FIXED_AT).max_entries(STATUS_MAX_ENTRIES)
+}
+
+/// `status_list`, as a token: only an ES256 `statuslist+jwt` header is read; what
+/// verifies is about the expected list.
+fn check_status_token(text: &str) {
+    let Ok(unverified) = status_list::parse_token(text) else {
+        return;
+    };
+    assert_eq!(
+        unverified.header().alg,
+        "ES256",
+        "a non-ES256 header was read"
+    );
+    let typ = unverified.header().typ.as_deref().unwrap_or_default();
+    assert!(
+        typ.to_ascii_lowercase().ends_with("statuslist+jwt"),
+        "typ {typ:?} was read"
+    );
+    if let Ok(list) = unverified.verify(&seal_signer().public_key(), &status_validation()) {
+        assert_eq!(list.sub(), STATUS_SUB);
+    }
+}
+
+/// `status_list`, as the payload of a validly signed token: what verifies re-signs to a
+/// token that verifies to the same list.
+fn check_status_payload(payload: &[u8]) {
+    let key = seal_signer();
+    let header = br#"{"alg":"ES256","typ":"statuslist+jwt"}"#;
+    let Ok(token) = jose::sign_compact(header, payload, key) else {
+        return;
+    };
+    let verified = match status_list::verify_token(&token, &key.public_key(), &status_validation())
+    {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = (e.code(), e.to_string());
+            return;
+        }
+    };
+    assert_eq!(
+        verified.sub(),
+        STATUS_SUB,
+        "a token about another list verified"
+    );
+    let claims = TokenClaims {
+        sub: STATUS_SUB.into(),
+        iat: FIXED_AT,
+        ..TokenClaims::default()
+    };
+    let again =
+        status_list::sign_token(verified.list(), &claims, &Default::default(), key).unwrap();
+    let back = status_list::verify_token(&again, &key.public_key(), &status_validation()).unwrap();
+    assert_eq!(
+        back.list(),
+        verified.list(),
+        "the list changed on re-signing"
+    );
+}
+
+/// `status_list`, as the zlib bytes of an `lst`: a decoded list re-encodes to itself.
+fn check_lst(compressed: &[u8]) {
+    let lst = b64u_encode(compressed);
+    for bits in [1, 2, 4, 8] {
+        if let Ok(list) = StatusList::decode_lst(bits, &lst, STATUS_MAX_ENTRIES) {
+            let again = list.encode_lst().unwrap();
+            let back = StatusList::decode_lst(bits, &again, STATUS_MAX_ENTRIES).unwrap();
+            assert_eq!(back, list, "the list changed on re-encoding");
+        }
+    }
+}
+
+fn check_status(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        check_status_token(text);
+    }
+    check_status_payload(data);
+    check_lst(data);
+}
+
+fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = crate_dir().join("tests/fuzz/seeds").join(target);
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A valid token of a small list, signed with the test key, and its payload.
+fn sample_status_token() -> &'static (String, Vec<u8>) {
+    static TOKEN: OnceLock<(String, Vec<u8>)> = OnceLock::new();
+    TOKEN.get_or_init(|| {
+        let mut list = StatusList::new(2, 64).unwrap();
+        list.set(3, Status::Invalid).unwrap();
+        list.set(9, Status::Suspended).unwrap();
+        let claims = TokenClaims {
+            sub: STATUS_SUB.into(),
+            iat: FIXED_AT - 60,
+            ttl: Some(3600),
+            ..TokenClaims::default()
+        };
+        let token =
+            status_list::sign_token(&list, &claims, &Default::default(), seal_signer()).unwrap();
+        let jws = CompactJws::split_capped(&token, status_list::MAX_TOKEN_LEN).unwrap();
+        let payload = jose::b64u_decode(jws.payload_b64).unwrap();
+        (token, payload)
+    })
+}
+
+/// Status seeds: the draft's token, payload and lists, and the sample token and payload.
+fn status_inputs() -> &'static [Vec<u8>] {
+    static INPUTS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    INPUTS.get_or_init(|| {
+        let (token, payload) = sample_status_token();
+        let mut out: Vec<Vec<u8>> = seeds("status_list").into_iter().map(|(_, b)| b).collect();
+        out.push(token.as_bytes().to_vec());
+        out.push(payload.clone());
+        out
+    })
+}
+
+#[test]
+fn status_seeds_pass_the_checks_and_the_sample_verifies() {
+    for input in status_inputs() {
+        check_status(input);
+    }
+    let (token, payload) = sample_status_token();
+    let v = status_list::verify_token(token, &seal_signer().public_key(), &status_validation())
+        .unwrap();
+    assert_eq!(v.get(3).unwrap(), Status::Invalid);
+    assert!(status_list::verify_token(
+        &jose::sign_compact(
+            br#"{"alg":"ES256","typ":"statuslist+jwt"}"#,
+            payload,
+            seal_signer()
+        )
+        .unwrap(),
+        &seal_signer().public_key(),
+        &status_validation()
+    )
+    .is_ok());
+    // The draft's lists decode (the seeds are what the target starts from).
+    assert!(seeds("status_list").len() >= 4);
+}
+
+proptest! {
+    #![proptest_config(config(CASES))]
+
+    #[test]
+    fn random_status_inputs_do_not_panic(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+        check_status(&data);
+    }
+
+    #[test]
+    fn token_shaped_status_strings_do_not_panic(
+        text in "[A-Za-z0-9_-]{0,60}\\.[A-Za-z0-9_-]{0,200}\\.[A-Za-z0-9_-]{0,90}",
+    ) {
+        check_status(text.as_bytes());
+    }
+
+    #[test]
+    fn mutated_status_inputs_do_not_panic(which in any::<Index>(), m in mutation()) {
+        let input = which.get(status_inputs());
+        check_status(&mutate_bytes(input, 0, &m));
+    }
+
+    #[test]
+    fn mutated_sample_token_never_verifies(m in mutation()) {
+        let (token, _) = sample_status_token();
+        let mutated = mutate(token, 0, &m);
+        prop_assume!(&mutated != token);
+        prop_assert!(status_list::verify_token(
+            &mutated,
+            &seal_signer().public_key(),
+            &status_validation()
+        )
+        .is_err());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Signed notes and checkpoints (the `note` target)
+// ---------------------------------------------------------------------------------------
+
+/// The origin `open_checkpoint` expects.
+const NOTE_ORIGIN: &str = "ledger.example.gov.cn/log";
+
+fn note_signer() -> &'static NoteSigner {
+    static SIGNER: OnceLock<NoteSigner> = OnceLock::new();
+    SIGNER.get_or_init(|| NoteSigner::generate(NOTE_ORIGIN).unwrap().0)
+}
+
+/// `note`: a parsed note renders to the input; a parsed body serializes to the input and,
+/// signed, opens to the same checkpoint; a verifier key round-trips.
+fn check_note(data: &[u8]) {
+    let verifiers = [note_signer().verifier()];
+    if let Ok(note) = checkpoint::parse_note_bytes(data) {
+        assert_eq!(
+            note.render().unwrap().as_bytes(),
+            data,
+            "a parsed note renders differently"
+        );
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(verified) = checkpoint::verify_note(text, &verifiers) {
+        assert!(
+            !verified.verified().is_empty(),
+            "verified without a signature"
+        );
+    }
+    if let Ok(opened) = checkpoint::open_checkpoint(text, NOTE_ORIGIN, &verifiers) {
+        assert_eq!(opened.checkpoint().origin, NOTE_ORIGIN);
+    }
+    if let Ok(body) = Checkpoint::parse_body(text) {
+        assert_eq!(body.to_body(), text, "a parsed body serializes differently");
+        if let Ok(signed) = checkpoint::sign_checkpoint(&body, note_signer()) {
+            let opened = checkpoint::open_checkpoint(&signed, &body.origin, &verifiers).unwrap();
+            assert_eq!(opened.checkpoint(), &body);
+        }
+    }
+    if let Ok(vkey) = NoteVerifier::from_vkey(text) {
+        assert_eq!(NoteVerifier::from_vkey(&vkey.to_vkey()).unwrap(), vkey);
+    }
+}
+
+/// A checkpoint signed with the test key.
+fn sample_note() -> &'static str {
+    static NOTE: OnceLock<String> = OnceLock::new();
+    NOTE.get_or_init(|| {
+        let mut cp = Checkpoint::new(NOTE_ORIGIN, 42, [7; 32]);
+        cp.extensions.push("timestamp 1767196800".into());
+        checkpoint::sign_checkpoint(&cp, note_signer()).unwrap()
+    })
+}
+
+/// Note seeds: published notes, their bodies, a verifier key; the sample and its key.
+fn note_inputs() -> &'static [Vec<u8>] {
+    static INPUTS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    INPUTS.get_or_init(|| {
+        let mut out: Vec<Vec<u8>> = seeds("note").into_iter().map(|(_, b)| b).collect();
+        out.push(sample_note().as_bytes().to_vec());
+        out.push(note_signer().verifier_key().into_bytes());
+        out
+    })
+}
+
+#[test]
+fn note_seeds_pass_the_checks_and_the_sample_opens() {
+    for input in note_inputs() {
+        check_note(input);
+    }
+    let opened =
+        checkpoint::open_checkpoint(sample_note(), NOTE_ORIGIN, &[note_signer().verifier()])
+            .unwrap();
+    assert_eq!(opened.checkpoint().size, 42);
+    assert!(seeds("note").len() >= 6);
+}
+
+proptest! {
+    #![proptest_config(config(CASES))]
+
+    #[test]
+    fn random_note_inputs_do_not_panic(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+        check_note(&data);
+    }
+
+    #[test]
+    fn note_shaped_strings_do_not_panic(
+        text in "[a-z./]{0,20}\n[0-9]{0,4}\n[A-Za-z0-9+/=]{0,46}\n(\n\u{2014} [a-z./]{1,20} [A-Za-z0-9+/=]{0,100}\n){0,2}",
+    ) {
+        check_note(text.as_bytes());
+    }
+
+    #[test]
+    fn mutated_notes_do_not_panic(which in any::<Index>(), m in mutation()) {
+        let input = which.get(note_inputs());
+        check_note(&mutate_bytes(input, 0, &m));
+    }
+
+    #[test]
+    fn mutated_sample_note_never_opens(m in mutation()) {
+        let mutated = mutate(sample_note(), 0, &m);
+        prop_assume!(mutated != sample_note());
+        let opened = checkpoint::open_checkpoint(&mutated, NOTE_ORIGIN, &[note_signer().verifier()]);
+        // Only a change in the signature block's framing that keeps the signed text and a
+        // valid signature could open; then the checkpoint is the signed one.
+        if let Ok(o) = opened {
+            let body = &sample_note()[..sample_note().find("\n\n").unwrap() + 1];
+            prop_assert_eq!(o.note().text(), body);
+        }
     }
 }

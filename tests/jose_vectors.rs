@@ -7,10 +7,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use elicense::jose::{
-    self, b64u_decode, b64u_encode, verify_compact, Es256PublicKey, Es256Signer, Jwk, JwsError,
-    SignatureError,
+    self, b64u_decode, b64u_encode, Es256PublicKey, Es256Signer, Jwk, JwsError, SignatureError,
+    UnverifiedJws,
 };
 use serde_json::Value;
+
+/// Verifies a compact JWS on the path `Verifier` takes: the one reader
+/// ([`UnverifiedJws::parse`]: split, cap, decode once, header policy), then its
+/// [`UnverifiedJws::verify`].
+fn verify_compact(token: &str, key: &Es256PublicKey) -> Result<(jose::Header, Vec<u8>), JwsError> {
+    let jws = UnverifiedJws::parse(token)?;
+    let verified = jws.verify(key)?;
+    Ok((verified.header().clone(), verified.payload().to_vec()))
+}
 
 /// Where the vectors are: `fixtures/vectors/` in this repository.
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/vectors");

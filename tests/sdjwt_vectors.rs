@@ -308,18 +308,28 @@ fn verify(
             keys.len()
         )));
     }
-    let mut index = 0;
-    let (header, payload) = sd
-        .verify_signatures(|h| {
-            let i = index;
-            index += 1;
-            let by_kid = h
-                .kid_str()
-                .and_then(|kid| keys.iter().find(|k| k.kid.as_ref() == Some(&kid.into())));
-            let key = by_kid.or_else(|| keys.get(i)).expect("a key per signature");
-            Ok(key.public.clone())
-        })
-        .map_err(Failure::Signature)?;
+    // Every signature through the reader `Verifier` uses: decoded once, then verified
+    // under the key its `kid` names (else the key at its position).
+    let mut first = None;
+    for (i, jws) in sd
+        .issuer_jws()
+        .map_err(Failure::Signature)?
+        .iter()
+        .enumerate()
+    {
+        let by_kid = jws
+            .header()
+            .kid_str()
+            .and_then(|kid| keys.iter().find(|k| k.kid.as_ref() == Some(&kid.into())));
+        let key = by_kid.or_else(|| keys.get(i)).expect("a key per signature");
+        let verified = jws.verify(&key.public).map_err(Failure::Signature)?;
+        if first.is_none() {
+            let payload: Map<String, Json> = serde_json::from_slice(verified.payload())
+                .map_err(|e| Failure::Signature(jose::JwsError::PayloadJson(e)))?;
+            first = Some((verified.header().clone(), payload));
+        }
+    }
+    let (header, payload) = first.ok_or(Failure::Signature(jose::JwsError::Structure))?;
     let claims =
         sdjwt::process_disclosures(payload, &sd.disclosures).map_err(Failure::Disclosure)?;
     match (kb, sd.kb_jwt.as_deref()) {

@@ -110,11 +110,7 @@ fn check_presentation(
     let Ok(sd) = sdjwt::SdJwt::parse(text) else {
         return Ok(()); // sdjwt::present reports it
     };
-    let payload: serde_json::Map<String, serde_json::Value> =
-        elicense::jose::b64u_decode(&sd.payload_b64)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+    let payload = sd.unverified_payload().unwrap_or_default();
     let disclosable: std::collections::BTreeSet<String> = disclosable(text).into_iter().collect();
     let unknown: Vec<&str> = disclose
         .iter()

@@ -44,15 +44,12 @@ pub fn looks_like(text: &str) -> Option<String> {
     None
 }
 
-/// Three non-empty base64url parts separated by dots.
+/// Three non-empty base64url parts separated by dots (split by the one JWS reader).
 fn is_compact_jws(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('.').collect();
-    parts.len() == 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+    elicense::jose::CompactJws::split(text).is_ok()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 #[cfg(test)]

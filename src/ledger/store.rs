@@ -30,7 +30,7 @@ use super::view::Masks;
 use crate::jose::b64u_encode;
 use crate::licence::codes::Uscc;
 use crate::licence::identifier::LicenceId;
-use crate::sdjwt::{RandomPool, SaltSource as _};
+use crate::salt::{RandomPool, SaltSource as _};
 use crate::status_list::{Status, StatusList};
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};

@@ -85,6 +85,45 @@ def main():
         write("disclosure", "d%d" % i, d)
         # The target also tries every input base64url-encoded: seed the JSON itself.
         write("disclosure", "d%d.json" % i, b64u_decode(d))
+    status_list_seeds()
+    note_seeds()
+
+
+def status_list_seeds():
+    """The draft's Status List Token, its payload, and its lists' zlib bytes."""
+    path = os.path.join(ROOT, "fixtures/vectors/status-list/tsl_examples.json")
+    with open(path) as f:
+        v = json.load(f)
+    token = v["status_list_jwt"]["compact"]
+    write("status_list", "draft_token.jwt", token)
+    write("status_list", "draft_token.payload.json", b64u_decode(token.split(".")[1]))
+    for case in v["cases"]:
+        if "lst" in case:
+            write("status_list", "lst_%s.zlib" % case["name"], b64u_decode(case["lst"]))
+
+
+# Published signed notes (the same as in src/ledger/checkpoint.rs's tests): sigstore's
+# Rekor and the Pixel transparency log (ECDSA), golang.org/x/mod/sumdb/note (Ed25519).
+NOTES = {
+    "rekor": "Rekor\n798034\nf+7CoKgXKE/tNys9TTXcr/ad6U/K3xvznmzew9y6SP0=\n\n\u2014 rekor.sigstore.dev "
+    "wNI9ajBEAiARInWIWyCdyG27CO6LPnPekyw20qO0YJfoaPaowGp/XgIgc+qEHS3+GKVClgqq20uDLet7MCoTURUCRdxwWBHHufk=\n",
+    "pixel": "DEFAULT\n10\nbsWRucJU5xJPHb5eBdOm6+DM+VelCZBuvtI3sHERJ9Y=\n\n\u2014 pixel6_transparency_log "
+    "kcFuMDBFAiEAhqMAP8P6qf6QxtUJhzMhbN+MbZ9dwfUHzGQJmffJHtoCIGD0cNe47dHWBoPwYdgBCepB06/+g5O1FmYjXl06owL4\n",
+    "peter": "If you think cryptography is the answer to your problem,\n"
+    "then you don't know what your problem is.\n\n\u2014 PeterNeumann "
+    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
+}
+VKEYS = {
+    "peter": "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+}
+
+
+def note_seeds():
+    for name, note in NOTES.items():
+        write("note", name + ".note", note)
+        write("note", name + ".body", note.split("\n\n")[0] + "\n")
+    for name, vkey in VKEYS.items():
+        write("note", name + ".vkey", vkey)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 //! Compact JWS handling on arbitrary input: `parse_header` on the raw bytes, and on
-//! UTF-8 `CompactJws::split`, `header()`, `payload()` and a signature check. What splits
-//! joins back to the input.
+//! UTF-8 the one reader: `CompactJws::split`, `UnverifiedJws::from_compact` (decoded
+//! once) and `verify`. What splits joins back to the input; what decodes re-encodes to
+//! the same text (canonical base64url).
 
 #![no_main]
 
-use elicense::jose::{parse_header, CompactJws, Es256PublicKey};
+use elicense::jose::{b64u_encode, parse_header, CompactJws, Es256PublicKey, UnverifiedJws};
 use elicense::keys::KeyStore;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
@@ -49,9 +50,12 @@ fuzz_target!(|data: &[u8]| {
         format!("{}.{}", jws.header_b64, jws.payload_b64),
         "signing input is not header.payload"
     );
-    if let Ok(header) = jws.header() {
-        assert_eq!(header.alg, "ES256");
-    }
-    let _ = jws.payload();
-    let _ = jws.verify_signature(key());
+    let Ok(decoded) = UnverifiedJws::from_compact(jws, None) else {
+        return;
+    };
+    assert_eq!(decoded.header().alg, "ES256");
+    assert_eq!(decoded.signing_input(), jws.signing_input);
+    assert_eq!(b64u_encode(decoded.payload()), jws.payload_b64, "payload not canonical");
+    assert_eq!(b64u_encode(decoded.signature()), jws.signature_b64, "signature not canonical");
+    let _ = decoded.verify(key());
 });
