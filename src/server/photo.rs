@@ -16,9 +16,9 @@
 //! | `qr_unreadable` | 422 | a QR code was found but could not be decoded |
 //! | `not_a_licence` | 422 | the code holds text that is not a licence |
 
-use super::public::{count_verdict, verdict_json};
 use super::{ApiError, AppState};
 use crate::scan::{scan, ScanError, Scanned, MAX_IMAGE_BYTES};
+use crate::verdict::Verdict;
 use crate::verify::{Options, StatusCheck, VerifyError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -26,7 +26,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{post, MethodRouter};
 use axum::Json;
-use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 
@@ -94,11 +93,33 @@ fn not_a_licence(e: &VerifyError) -> bool {
     matches!(e, VerifyError::Malformed(_) | VerifyError::TooLarge { .. })
 }
 
+/// The answer of `/v1/verify/image`: the verdict, as `/v1/verify` gives it, and what was
+/// scanned.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ImageVerdict {
+    /// The verdict on the licence in the QR code.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// The image.
+    pub scan: ScanInfo,
+}
+
+/// The image a licence was read from.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ScanInfo {
+    /// `image/png` or `image/jpeg`.
+    pub media_type: &'static str,
+    /// Width, pixels.
+    pub width: u32,
+    /// Height, pixels.
+    pub height: u32,
+}
+
 #[utoipa::path(post, path = "/v1/verify/image", tag = "public",
     request_body(description = "A photo of a paper licence or a phone screen showing its QR code", content(
         (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"))),
     responses(
-        (status = 200, description = "The verdict for the licence in the QR code, as `/v1/verify` gives it, plus `scan` (media type, width, height)", body = serde_json::Value),
+        (status = 200, description = "The verdict for the licence in the QR code, as `/v1/verify` gives it, plus `scan` (media type, width, height)", body = ImageVerdict),
         (status = 400, description = "`corrupt_image`: a damaged or truncated PNG or JPEG", body = super::openapi::ErrorBody),
         (status = 413, description = "`image_too_large`: too many bytes or pixels", body = super::openapi::ErrorBody),
         (status = 415, description = "`unsupported_media_type` or `unsupported_image`: not a PNG or JPEG", body = super::openapi::ErrorBody),
@@ -109,7 +130,7 @@ pub(super) async fn verify_image(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ImageVerdict>, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -160,16 +181,17 @@ pub(super) async fn verify_image(
                 ));
             }
         }
-        let mut verdict = verdict_json(result, opts.at);
-        verdict["scan"] = json!({
-            "media_type": kind.media_type(),
-            "width": width,
-            "height": height,
-        });
-        Ok(verdict)
+        Ok(ImageVerdict {
+            verdict: Verdict::new(result, opts.at),
+            scan: ScanInfo {
+                media_type: kind.media_type(),
+                width,
+                height,
+            },
+        })
     })
     .await
     .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
-    count_verdict(&state, &verdict);
+    state.metrics.verdict(&verdict.verdict);
     Ok(Json(verdict))
 }

@@ -3,7 +3,8 @@
 use super::{body_error, ApiError, AppState};
 use crate::jose::{b64_encode, b64u_encode, sha256};
 use crate::licence::{self, identifier::LicenceId};
-use crate::verify::{LicenceStatus, Options, StatusCheck};
+use crate::verdict::Verdict;
+use crate::verify::{Options, StatusCheck};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -17,7 +18,7 @@ pub(super) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready: the ledger takes writes; gives its size (events on disk)", body = serde_json::Value), (status = 503, description = "Not ready: a ledger write failed and it is not reopened yet, or its filesystem is read-only or has less free space than `ledger.min_free_mb`; `error.code` names the cause (`storage_full`, `storage_read_only`, …) and `error.message` the remedy. Verification and status reads are still served.", body = super::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready: the ledger takes writes; gives its size (events on disk)", body = serde_json::Value), (status = 503, description = "Not ready: a ledger write failed and it is not reopened yet, or its filesystem is read-only or has less free space than `ledger.min_free_mb`; `error.code` names the cause (`storage_full`, `storage_read_only`, …) and `error.message` the remedy. Verification and status reads are still served.", body = super::openapi::NotReadyBody)))]
 pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let size = state.ledger.size();
     match not_ready(&state) {
@@ -113,12 +114,12 @@ pub(super) fn body_text(
 }
 
 /// `POST /v1/verify`: 200 with the verdict for any readable request.
-#[utoipa::path(post, path = "/v1/verify", tag = "public", request_body(description = "A licence (SD-JWT VC, compact or JSON serialization) or presentation: as JSON `{\"licence\": …}` or the text itself as text/plain", content((super::openapi::VerifyRequest = "application/json"), (String = "text/plain"))), responses((status = 200, description = "The verdict: `valid`, `status_unknown` or `invalid` with a reason code; licence face fields when the signature holds", body = serde_json::Value), (status = 400, description = "Unreadable request", body = super::openapi::ErrorBody), (status = 413, description = "Body too large", body = super::openapi::ErrorBody), (status = 415, description = "Unsupported content type", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/verify", tag = "public", request_body(description = "A licence (SD-JWT VC, compact or JSON serialization) or presentation: as JSON `{\"licence\": …}` or the text itself as text/plain", content((super::openapi::VerifyRequest = "application/json"), (String = "text/plain"))), responses((status = 200, description = "The verdict: `valid`, `status_unknown` or `invalid` with a reason code; licence face fields when the signature holds", body = crate::verdict::Verdict), (status = 400, description = "Unreadable request", body = super::openapi::ErrorBody), (status = 413, description = "Body too large", body = super::openapi::ErrorBody), (status = 415, description = "Unsupported content type", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
 pub(super) async fn verify(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Verdict>, ApiError> {
     let (licence, aud, nonce) = body_text(&headers, body)?;
     let size = licence.len();
     let check = move |state: &AppState| {
@@ -128,7 +129,7 @@ pub(super) async fn verify(
             nonce: nonce.as_deref(),
             status: StatusCheck::Ledger(&state.ledger),
         };
-        verdict_json(state.verifier.verify(&licence, &opts), opts.at)
+        Verdict::new(state.verifier.verify(&licence, &opts), opts.at)
     };
     // A licence of ordinary size verifies in well under 100 µs: on the async worker, which
     // saves two thread hand-offs a request. Large inputs (long presentations near the body
@@ -141,47 +142,13 @@ pub(super) async fn verify(
             .await
             .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
     };
-    count_verdict(&state, &verdict);
+    state.metrics.verdict(&verdict);
     Ok(Json(verdict))
 }
 
 /// Largest licence text verified on the async worker itself (bytes); larger ones go to the
 /// blocking pool.
 const INLINE_VERIFY_MAX: usize = 16 * 1024;
-
-/// The answer of `/v1/verify` for a verification done at `at`.
-pub(super) fn verdict_json(
-    result: Result<crate::verify::VerifiedLicence, crate::verify::VerifyError>,
-    at: i64,
-) -> Value {
-    match result {
-        Ok(v) => {
-            let unknown = matches!(v.status(), LicenceStatus::Unknown { .. });
-            let mut j = serde_json::to_value(&v).unwrap_or(Value::Null);
-            j["verdict"] = if unknown {
-                "status_unknown".into()
-            } else {
-                "valid".into()
-            };
-            j
-        }
-        Err(e) => json!({
-            "verdict": "invalid",
-            "reason": { "code": e.code(), "message": e.to_string() },
-            "checked_at": licence::format_time(at),
-        }),
-    }
-}
-
-/// Counts a verdict in the metrics.
-pub(super) fn count_verdict(state: &AppState, verdict: &Value) {
-    let code = match verdict["verdict"].as_str() {
-        Some("invalid") => verdict["reason"]["code"].as_str().unwrap_or("invalid"),
-        Some(other) => other,
-        None => "unknown",
-    };
-    state.metrics.verdict(code);
-}
 
 /// `GET /v1/licences/{identifier}/status`: the status only, never holder data.
 #[utoipa::path(get, path = "/v1/licences/{identifier}/status", tag = "public", params(("identifier" = String, Path, description = "GB/T 36904 licence identifier")), responses((status = 200, description = "The licence's state, since when and why — never holder data", body = serde_json::Value), (status = 400, description = "Not a valid identifier (the message names the expected check character)", body = super::openapi::ErrorBody), (status = 404, description = "No record of that licence", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
