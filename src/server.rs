@@ -4,8 +4,12 @@
 //! `{ "error": { "code", "message" } }` with a stable code — axum's own rejections included.
 
 mod agency;
+mod auth;
 mod conn;
-pub(crate) use agency::agency;
+mod error;
+pub(crate) use auth::Agency;
+pub(crate) use error::blocking;
+pub use error::ApiError;
 mod ledger_api;
 pub mod openapi;
 mod public;
@@ -20,12 +24,12 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
-use axum::{Json, Router};
-use serde_json::json;
+use axum::Router;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 mod photo;
+mod print;
 
 /// Largest request body accepted (but for images, see [`crate::scan::MAX_IMAGE_BYTES`]).
 pub const MAX_BODY: usize = 128 * 1024;
@@ -251,13 +255,13 @@ fn table(limits: &Limits) -> Vec<(Endpoint, Handler)> {
             Method::GET,
             "/v1/licences/{identifier}/qr",
             Agency,
-            get(crate::print::licence_qr),
+            get(print::licence_qr),
         ),
         e(
             Method::GET,
             "/v1/licences/{identifier}/print",
             Agency,
-            get(crate::print::licence_print),
+            get(print::licence_print),
         ),
         e(
             Method::POST,
@@ -439,17 +443,14 @@ pub const MAX_HEADERS: usize = 100;
 async fn guard(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if uri_len > MAX_URI {
-        return ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            format!("the request target is {uri_len} bytes; at most {MAX_URI}"),
-        )
+        return ApiError::uri_too_long(format!(
+            "the request target is {uri_len} bytes; at most {MAX_URI}"
+        ))
         .into_response();
     }
     let count = req.headers().len();
     if count > MAX_HEADERS {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        return ApiError::headers_too_large(
             "too_many_headers",
             format!("the request has {count} headers; at most {MAX_HEADERS}"),
         )
@@ -461,8 +462,7 @@ async fn guard(req: axum::extract::Request, next: axum::middleware::Next) -> Res
         .map(|(k, v)| k.as_str().len() + v.len())
         .sum();
     if header_bytes > MAX_HEADER_BYTES {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        return ApiError::headers_too_large(
             "headers_too_large",
             format!("the headers are {header_bytes} bytes; at most {MAX_HEADER_BYTES}"),
         )
@@ -473,11 +473,7 @@ async fn guard(req: axum::extract::Request, next: axum::middleware::Next) -> Res
 
 /// Load shedding's answer: 503, try again.
 async fn overloaded(_: tower::BoxError) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "overloaded",
-        "the service is at capacity; retry shortly",
-    )
+    ApiError::overloaded()
 }
 
 /// Gives any error response that is not already JSON (timeouts, shed load, framework
@@ -492,79 +488,15 @@ async fn json_errors(res: Response) -> Response {
     if is_json || !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let code = match status {
-        StatusCode::REQUEST_TIMEOUT => "timeout",
-        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-        StatusCode::SERVICE_UNAVAILABLE => "overloaded",
-        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        s if s.is_client_error() => "bad_request",
-        _ => "internal_error",
-    };
-    ApiError::new(
-        status,
-        code,
-        status.canonical_reason().unwrap_or("error").to_owned(),
-    )
-    .into_response()
-}
-
-/// A failed request: HTTP status, stable code, message.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "error": { "code": self.code, "message": self.message } })),
-        )
-            .into_response()
-    }
+    ApiError::of_status(status).into_response()
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "no such endpoint; see /openapi.json",
-    )
+    ApiError::not_found("not_found", "no such endpoint; see /openapi.json")
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this endpoint does not accept that method",
-    )
-}
-
-/// A body that could not be read, as an API error.
-fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "the body is larger than this endpoint accepts (see limits.max_body_bytes)",
-        )
-    } else {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
-    }
+    ApiError::method_not_allowed()
 }
 
 #[cfg(test)]

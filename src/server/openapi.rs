@@ -94,8 +94,8 @@ impl Modify for AgencyToken {
         super::agency::revoke,
         super::agency::suspend,
         super::agency::reinstate,
-        crate::print::licence_qr,
-        crate::print::licence_print,
+        super::print::licence_qr,
+        super::print::licence_print,
     ),
     components(schemas(
         ErrorBody,

@@ -17,7 +17,7 @@
 //! | `not_a_licence` | 422 | the code holds text that is not a licence |
 
 use super::{ApiError, AppState};
-use crate::scan::{scan, ScanError, Scanned, MAX_IMAGE_BYTES};
+use crate::scan::{scan, Scanned, MAX_IMAGE_BYTES};
 use crate::verdict::Verdict;
 use crate::verify::{Options, StatusCheck, VerifyError};
 use axum::body::Bytes;
@@ -36,16 +36,6 @@ pub(super) fn route() -> MethodRouter<Arc<AppState>> {
         .route_layer(axum::middleware::from_fn(declared_size))
 }
 
-fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "image_too_large",
-        format!(
-            "the image is larger than the {MAX_IMAGE_BYTES} bytes accepted: send a smaller photo (a JPEG of about 2000 pixels across is plenty)"
-        ),
-    )
-}
-
 /// Refuses an image whose declared `Content-Length` is over the cap before reading it.
 async fn declared_size(
     req: axum::extract::Request,
@@ -58,7 +48,7 @@ async fn declared_size(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_IMAGE_BYTES as u64) {
-        return too_large().into_response();
+        return ApiError::image_too_large().into_response();
     }
     next.run(req).await
 }
@@ -70,19 +60,6 @@ fn scans() -> &'static Semaphore {
     SCANS.get_or_init(|| {
         Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
     })
-}
-
-/// The API error for an image that gave no text.
-fn scan_error(e: &ScanError) -> ApiError {
-    let status = match e {
-        ScanError::TooLarge { .. }
-        | ScanError::TooManyPixels { .. }
-        | ScanError::DecoderLimit(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        ScanError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ScanError::Corrupt { .. } => StatusCode::BAD_REQUEST,
-        ScanError::NoQrFound | ScanError::Unreadable => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    ApiError::new(status, e.code(), e.to_string())
 }
 
 /// Whether verification failed because the text is not a licence in any form this
@@ -138,30 +115,31 @@ pub(super) async fn verify_image(
         .to_ascii_lowercase();
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !matches!(essence, "image/png" | "image/jpeg") {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+        return Err(ApiError::unsupported_media_type(
             "send the photo itself as the body, with Content-Type image/png or image/jpeg",
         ));
     }
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
+            ApiError::image_too_large()
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
+            e.into()
         }
     })?;
-    let busy = |_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again");
-    let permit = scans().acquire().await.map_err(busy)?;
+    // (The semaphore is never closed: failing to acquire it would be a bug.)
+    let permit = scans()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let s = state.clone();
-    let verdict = tokio::task::spawn_blocking(move || {
+    let verdict = super::blocking(move || {
         let _permit = permit;
         let Scanned {
             text,
             kind,
             width,
             height,
-        } = scan(&body).map_err(|e| scan_error(&e))?;
+        } = scan(&body)?;
         drop(body);
         let opts = Options {
             at: (s.now)(),
@@ -172,8 +150,7 @@ pub(super) async fn verify_image(
         let result = s.verifier.verify(&text, &opts);
         if let Err(e) = &result {
             if not_a_licence(e) {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                return Err(ApiError::unprocessable(
                     "not_a_licence",
                     format!(
                         "the QR code was read, but it does not hold a licence ({e}): photograph the licence's own code"
@@ -190,8 +167,7 @@ pub(super) async fn verify_image(
             },
         })
     })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
+    .await??;
     state.metrics.verdict(&verdict.verdict);
     Ok(Json(verdict))
 }

@@ -1,6 +1,6 @@
 //! Public endpoints: verification, licence status, status lists, trust list, health.
 
-use super::{body_error, ApiError, AppState};
+use super::{blocking, ApiError, AppState};
 use crate::jose::{b64_encode, b64u_encode, sha256};
 use crate::licence::{self, identifier::LicenceId};
 use crate::verdict::Verdict;
@@ -83,21 +83,17 @@ pub(super) fn body_text(
     headers: &HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(String, Option<String>, Option<String>), ApiError> {
-    let body = body.map_err(body_error)?;
+    let body = body?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("text/plain")
         .to_ascii_lowercase();
     let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "the body is not UTF-8"))?;
+        .map_err(|_| ApiError::bad_request("bad_body", "the body is not UTF-8"))?;
     if content_type.starts_with("application/json") {
         let r: super::openapi::VerifyRequest = serde_json::from_str(text).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_json",
-                format!("expected {{\"licence\": \"…\"}}: {e}"),
-            )
+            ApiError::bad_request("bad_json", format!("expected {{\"licence\": \"…\"}}: {e}"))
         })?;
         Ok((r.licence, r.aud, r.nonce))
     } else if content_type.starts_with("text/plain")
@@ -105,9 +101,7 @@ pub(super) fn body_text(
     {
         Ok((text.trim().to_owned(), None, None))
     } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+        Err(ApiError::unsupported_media_type(
             "send application/json {\"licence\": …} or the licence as text/plain",
         ))
     }
@@ -138,9 +132,7 @@ pub(super) async fn verify(
         check(&state)
     } else {
         let state2 = state.clone();
-        tokio::task::spawn_blocking(move || check(&state2))
-            .await
-            .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
+        blocking(move || check(&state2)).await?
     };
     state.metrics.verdict(&verdict);
     Ok(Json(verdict))
@@ -156,21 +148,13 @@ pub(super) async fn licence_status(
     State(state): State<Arc<AppState>>,
     Path(identifier): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = LicenceId::parse(&identifier)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_identifier", e.to_string()))?;
+    let id = LicenceId::parse(&identifier)?;
     let record = state
         .ledger
         .record(&id.to_string())
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ledger_unavailable",
-                "the ledger could not be read",
-            )
-        })?
+        .map_err(|_| ApiError::unavailable("ledger_unavailable", "the ledger could not be read"))?
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
+            ApiError::not_found(
                 "unknown_licence",
                 "this service has no record of that licence",
             )
@@ -191,39 +175,32 @@ pub(super) async fn status_list(
     Path((issuer, list)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let list: u32 = list.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_list",
-            "the list number is not a number",
-        )
-    })?;
+    let list: u32 = list
+        .parse()
+        .map_err(|_| ApiError::bad_request("bad_list", "the list number is not a number"))?;
     // Re-signing changed lists compresses and signs up to 2^20 entries: off the async
     // workers.
     let s = state.clone();
-    let refreshed = tokio::task::spawn_blocking(move || {
+    let refreshed = blocking(move || {
         let now = (s.now)();
         s.publisher
             .refresh(&s.ledger, &|c| s.issuers.get(c.as_str()), now)
             .map(|_| ())
     })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?;
+    .await?;
     // A list whose latest changes could not be signed is not served in its older form
     // (that would hide a revocation); other agencies' lists are.
     if let Err(e) = refreshed {
         tracing::warn!(target: "elicense::publish", error = %crate::verify::error_chain(&e), "status list refresh failed");
         if state.ledger.list_changed(&issuer, list) {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            return Err(ApiError::unavailable(
                 "status_list_unavailable",
                 crate::verify::error_chain(&e),
             ));
         }
     }
     let published = state.publisher.get(&issuer, list).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
+        ApiError::not_found(
             "unknown_status_list",
             format!("no status list {list} for {issuer}"),
         )
@@ -316,8 +293,7 @@ pub(super) async fn jwt_vc_issuer(
         keys.push(jwk);
     }
     let iss = iss.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
+        ApiError::not_found(
             "unknown_issuer",
             "no issuer of this service has that identifier; see /v1/trust-list",
         )
