@@ -15,51 +15,20 @@ pub mod openapi;
 mod public;
 mod ratelimit;
 
-use crate::issue::Issuer;
-use crate::ledger::Ledger;
-use crate::publish::StatusPublisher;
-use crate::tokens::TokenStore;
-use crate::verify::Verifier;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 mod photo;
 mod print;
+mod state;
+pub use state::{AppState, AppStateBuilder};
 
 /// Largest request body accepted (but for images, see [`crate::scan::MAX_IMAGE_BYTES`]).
 pub const MAX_BODY: usize = 128 * 1024;
-
-/// What the handlers share.
-pub struct AppState {
-    /// Verifies licences.
-    pub verifier: Verifier,
-    /// The ledger (status source and store).
-    pub ledger: Arc<Ledger>,
-    /// Signs and keeps the status lists.
-    pub publisher: StatusPublisher,
-    /// Agencies whose keys this service holds, by USCC.
-    pub issuers: HashMap<String, Issuer>,
-    /// The current time, seconds since the epoch (injected so tests can move it).
-    pub now: Box<dyn Fn() -> i64 + Send + Sync>,
-    /// Agency API tokens (hashes only), re-read on every agency request so a revocation
-    /// takes effect at once.
-    pub tokens: TokenStore,
-    /// Public base URL, for the status-list URIs of newly issued licences.
-    pub public_url: String,
-    /// The ledger's checkpoint signer (log name = its origin), if this service holds it.
-    pub log_signer: Option<crate::ledger::checkpoint::NoteSigner>,
-    /// Request limits.
-    pub limits: Limits,
-    /// Counters served at `/metrics`.
-    pub metrics: crate::metrics::Metrics,
-    /// Readiness and logging settings.
-    pub ops: Ops,
-}
 
 /// Readiness and request-log settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,14 +100,6 @@ impl Default for Limits {
             header_read_timeout: std::time::Duration::from_secs(10),
             idle_timeout: std::time::Duration::from_secs(60),
         }
-    }
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("issuers", &self.issuers.keys().collect::<Vec<_>>())
-            .finish_non_exhaustive()
     }
 }
 
