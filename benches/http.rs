@@ -87,22 +87,19 @@ fn main() {
         .sd_jwt;
     let mut issuers = HashMap::new();
     issuers.insert(AGENCY.to_owned(), issuer);
-    let state = Arc::new(AppState {
-        verifier: elicense::verify::Verifier::new(store.trust_store().unwrap()),
-        ledger: ledger.clone(),
-        publisher: elicense::publish::StatusPublisher::new("http://127.0.0.1", 86_400, 3_600),
-        issuers,
-        now: Box::new(|| OffsetDateTime::now_utc().unix_timestamp()),
-        tokens: elicense::tokens::TokenStore::new(keys.path()),
-        public_url: "http://127.0.0.1".into(),
-        log_signer: None,
-        limits: Limits {
-            rate_per_second: 0,
-            ..Limits::default()
-        },
-        metrics: elicense::metrics::Metrics::default(),
-        ops: elicense::server::Ops::default(),
-    });
+    let state = AppState::builder(
+        elicense::verify::Verifier::new(store.trust_store().unwrap()),
+        ledger.clone(),
+        elicense::tokens::TokenStore::new(keys.path()),
+        "http://127.0.0.1",
+    )
+    .issuers(issuers)
+    .clock(|| OffsetDateTime::now_utc().unix_timestamp())
+    .limits(Limits {
+        rate_per_second: 0,
+        ..Limits::default()
+    })
+    .build();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()

@@ -40,6 +40,7 @@ pub mod server;
 pub mod settings;
 pub mod status_list;
 pub mod tokens;
+pub mod verdict;
 pub mod verify;
 pub mod web;
 pub mod zlib;

@@ -52,10 +52,11 @@ impl Metrics {
         h.sum += secs;
     }
 
-    /// Records one verification verdict (`valid`, `status_unknown`, or the reason code).
-    pub fn verdict(&self, code: &str) {
+    /// Records one verification verdict, by its code (`valid`, `status_unknown`, or the
+    /// invalid reason's code).
+    pub fn verdict(&self, verdict: &crate::verdict::Verdict) {
         let mut m = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        *m.verdicts.entry(code.to_owned()).or_default() += 1;
+        *m.verdicts.entry(verdict.code().to_owned()).or_default() += 1;
     }
 
     /// A connection was admitted.
@@ -166,9 +167,18 @@ mod tests {
         m.request("/v1/verify", 200, Duration::from_micros(300));
         m.request("/v1/verify", 200, Duration::from_millis(3));
         m.request("/v1/verify", 400, Duration::from_micros(100));
-        m.verdict("valid");
-        m.verdict("revoked");
-        m.verdict("valid");
+        let forged = crate::verdict::Verdict::invalid(&crate::verify::VerifyError::BadSignature, 0);
+        let revoked = crate::verdict::Verdict::invalid(
+            &crate::verify::VerifyError::Revoked {
+                at: 0,
+                reason: crate::ledger::Reason::Unspecified,
+                admin_status: None,
+            },
+            0,
+        );
+        m.verdict(&forged);
+        m.verdict(&revoked);
+        m.verdict(&forged);
         let text = m.render();
         assert!(
             text.contains("elicense_http_requests_total{route=\"/v1/verify\",status=\"200\"} 2")
@@ -182,7 +192,7 @@ mod tests {
         assert!(text.contains(
             "elicense_http_request_duration_seconds_bucket{route=\"/v1/verify\",le=\"+Inf\"} 3"
         ));
-        assert!(text.contains("elicense_verdicts_total{verdict=\"valid\"} 2"));
+        assert!(text.contains("elicense_verdicts_total{verdict=\"bad_signature\"} 2"));
         assert!(text.contains("elicense_verdicts_total{verdict=\"revoked\"} 1"));
         m.connection_opened();
         m.connection_opened();

@@ -4,58 +4,31 @@
 //! `{ "error": { "code", "message" } }` with a stable code — axum's own rejections included.
 
 mod agency;
+mod auth;
 mod conn;
-pub(crate) use agency::agency;
+mod error;
+pub(crate) use auth::Agency;
+pub(crate) use error::blocking;
+pub use error::ApiError;
 mod ledger_api;
 pub mod openapi;
 mod public;
 mod ratelimit;
 
-use crate::issue::Issuer;
-use crate::ledger::Ledger;
-use crate::publish::StatusPublisher;
-use crate::tokens::TokenStore;
-use crate::verify::Verifier;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
-use axum::{Json, Router};
-use serde_json::json;
-use std::collections::HashMap;
+use axum::Router;
 use std::sync::Arc;
 
 mod photo;
+mod print;
+mod state;
+pub use state::{AppState, AppStateBuilder};
 
 /// Largest request body accepted (but for images, see [`crate::scan::MAX_IMAGE_BYTES`]).
 pub const MAX_BODY: usize = 128 * 1024;
-
-/// What the handlers share.
-pub struct AppState {
-    /// Verifies licences.
-    pub verifier: Verifier,
-    /// The ledger (status source and store).
-    pub ledger: Arc<Ledger>,
-    /// Signs and keeps the status lists.
-    pub publisher: StatusPublisher,
-    /// Agencies whose keys this service holds, by USCC.
-    pub issuers: HashMap<String, Issuer>,
-    /// The current time, seconds since the epoch (injected so tests can move it).
-    pub now: Box<dyn Fn() -> i64 + Send + Sync>,
-    /// Agency API tokens (hashes only), re-read on every agency request so a revocation
-    /// takes effect at once.
-    pub tokens: TokenStore,
-    /// Public base URL, for the status-list URIs of newly issued licences.
-    pub public_url: String,
-    /// The ledger's checkpoint signer (log name = its origin), if this service holds it.
-    pub log_signer: Option<crate::ledger::checkpoint::NoteSigner>,
-    /// Request limits.
-    pub limits: Limits,
-    /// Counters served at `/metrics`.
-    pub metrics: crate::metrics::Metrics,
-    /// Readiness and logging settings.
-    pub ops: Ops,
-}
 
 /// Readiness and request-log settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,14 +100,6 @@ impl Default for Limits {
             header_read_timeout: std::time::Duration::from_secs(10),
             idle_timeout: std::time::Duration::from_secs(60),
         }
-    }
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("issuers", &self.issuers.keys().collect::<Vec<_>>())
-            .finish_non_exhaustive()
     }
 }
 
@@ -251,13 +216,13 @@ fn table(limits: &Limits) -> Vec<(Endpoint, Handler)> {
             Method::GET,
             "/v1/licences/{identifier}/qr",
             Agency,
-            get(crate::print::licence_qr),
+            get(print::licence_qr),
         ),
         e(
             Method::GET,
             "/v1/licences/{identifier}/print",
             Agency,
-            get(crate::print::licence_print),
+            get(print::licence_print),
         ),
         e(
             Method::POST,
@@ -439,17 +404,14 @@ pub const MAX_HEADERS: usize = 100;
 async fn guard(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if uri_len > MAX_URI {
-        return ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            format!("the request target is {uri_len} bytes; at most {MAX_URI}"),
-        )
+        return ApiError::uri_too_long(format!(
+            "the request target is {uri_len} bytes; at most {MAX_URI}"
+        ))
         .into_response();
     }
     let count = req.headers().len();
     if count > MAX_HEADERS {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        return ApiError::headers_too_large(
             "too_many_headers",
             format!("the request has {count} headers; at most {MAX_HEADERS}"),
         )
@@ -461,8 +423,7 @@ async fn guard(req: axum::extract::Request, next: axum::middleware::Next) -> Res
         .map(|(k, v)| k.as_str().len() + v.len())
         .sum();
     if header_bytes > MAX_HEADER_BYTES {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        return ApiError::headers_too_large(
             "headers_too_large",
             format!("the headers are {header_bytes} bytes; at most {MAX_HEADER_BYTES}"),
         )
@@ -473,11 +434,7 @@ async fn guard(req: axum::extract::Request, next: axum::middleware::Next) -> Res
 
 /// Load shedding's answer: 503, try again.
 async fn overloaded(_: tower::BoxError) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "overloaded",
-        "the service is at capacity; retry shortly",
-    )
+    ApiError::overloaded()
 }
 
 /// Gives any error response that is not already JSON (timeouts, shed load, framework
@@ -492,79 +449,15 @@ async fn json_errors(res: Response) -> Response {
     if is_json || !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let code = match status {
-        StatusCode::REQUEST_TIMEOUT => "timeout",
-        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-        StatusCode::SERVICE_UNAVAILABLE => "overloaded",
-        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        s if s.is_client_error() => "bad_request",
-        _ => "internal_error",
-    };
-    ApiError::new(
-        status,
-        code,
-        status.canonical_reason().unwrap_or("error").to_owned(),
-    )
-    .into_response()
-}
-
-/// A failed request: HTTP status, stable code, message.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "error": { "code": self.code, "message": self.message } })),
-        )
-            .into_response()
-    }
+    ApiError::of_status(status).into_response()
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "no such endpoint; see /openapi.json",
-    )
+    ApiError::not_found("not_found", "no such endpoint; see /openapi.json")
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this endpoint does not accept that method",
-    )
-}
-
-/// A body that could not be read, as an API error.
-fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "the body is larger than this endpoint accepts (see limits.max_body_bytes)",
-        )
-    } else {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
-    }
+    ApiError::method_not_allowed()
 }
 
 #[cfg(test)]

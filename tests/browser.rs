@@ -211,19 +211,16 @@ fn start() -> (Server, Licences) {
     let mut issuers = HashMap::new();
     issuers.insert(A.to_owned(), a);
     issuers.insert(B.to_owned(), b);
-    let state = Arc::new(AppState {
-        verifier: Verifier::new(store.trust_store().unwrap()),
-        ledger: ledger.clone(),
-        publisher: StatusPublisher::new(url.clone(), 86_400, 3_600),
-        issuers,
-        now: Box::new(unix_now),
-        tokens: TokenStore::new(keys.path()),
-        public_url: url.clone(),
-        log_signer: None,
-        limits: elicense::server::Limits::default(),
-        metrics: elicense::metrics::Metrics::default(),
-        ops: elicense::server::Ops::default(),
-    });
+    let state = AppState::builder(
+        Verifier::new(store.trust_store().unwrap()),
+        ledger.clone(),
+        TokenStore::new(keys.path()),
+        url.clone(),
+    )
+    .publisher(StatusPublisher::new(url.clone(), 86_400, 3_600))
+    .issuers(issuers)
+    .clock(unix_now)
+    .build();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().unwrap();

@@ -180,10 +180,10 @@ async fn slow_idle_and_too_many_connections_do_not_starve_other_clients() {
 
     // Every connection is accounted for, and the first address is welcome again.
     let deadline = Instant::now() + Duration::from_secs(3);
-    while s.state.metrics.open_connections() > 0 && Instant::now() < deadline {
+    while s.state.metrics().open_connections() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(s.state.metrics.open_connections(), 0);
+    assert_eq!(s.state.metrics().open_connections(), 0);
     let mut c = connect_from("127.0.0.2", addr).await;
     c.write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .await

@@ -889,3 +889,82 @@ fn the_concurrency_limit_bounds_the_whole_service_not_each_route() {
     let m = get(&s, "/metrics").body;
     assert!(m.contains("status=\"503\""), "{m}");
 }
+
+/// The members of `schema` (an object, `allOf` of objects or a `$ref` to one) as
+/// `(documented, required)`.
+fn members(doc: &Value, schema: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return members(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut documented = BTreeSet::new();
+    let mut required = BTreeSet::new();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        let (d, r) = members(doc, part);
+        documented.extend(d);
+        required.extend(r);
+    }
+    if let Some(p) = schema["properties"].as_object() {
+        documented.extend(p.keys().cloned());
+    }
+    for r in schema["required"].as_array().into_iter().flatten() {
+        required.insert(r.as_str().unwrap().to_owned());
+    }
+    (documented, required)
+}
+
+/// The `Verdict` schema's branch for `verdict` (its `verdict` member's only value).
+fn verdict_branch<'a>(doc: &'a Value, verdict: &str) -> &'a Value {
+    doc["components"]["schemas"]["Verdict"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| {
+            let (d, _) = members(doc, b);
+            d.contains("verdict")
+                && serde_json::to_string(b)
+                    .unwrap()
+                    .contains(&format!("\"{verdict}\""))
+        })
+        .unwrap_or_else(|| panic!("no Verdict branch for {verdict}"))
+}
+
+#[test]
+fn verdicts_are_what_the_openapi_document_says() {
+    let s = start();
+    let doc = get(&s, "/openapi.json").json();
+    let response = &doc["paths"]["/v1/verify"]["post"]["responses"]["200"]["content"]
+        ["application/json"]["schema"]["$ref"];
+    assert_eq!(response, "#/components/schemas/Verdict");
+    let image = &doc["paths"]["/v1/verify/image"]["post"]["responses"]["200"]["content"]
+        ["application/json"]["schema"]["$ref"];
+    assert_eq!(image, "#/components/schemas/ImageVerdict");
+    let valid = verdict(&s, &s.licences[0].1);
+    let invalid = verdict(&s, "not a licence");
+    assert_eq!(invalid["verdict"], "invalid");
+    for v in [valid, invalid] {
+        let (documented, required) =
+            members(&doc, verdict_branch(&doc, v["verdict"].as_str().unwrap()));
+        let sent: BTreeSet<String> = v.as_object().unwrap().keys().cloned().collect();
+        assert!(
+            sent.is_subset(&documented),
+            "undocumented: {:?}",
+            sent.difference(&documented)
+        );
+        assert!(
+            required.is_subset(&sent),
+            "missing: {:?}",
+            required.difference(&sent)
+        );
+        if let Some(r) = v.get("reason") {
+            let (d, _) = members(&doc, &json!({"$ref": "#/components/schemas/ReasonBody"}));
+            let sent: BTreeSet<String> = r.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(sent, d);
+        }
+    }
+    // An error answer is the documented error body.
+    let e = post(&s, "/v1/verify", "application/json", "{");
+    let (documented, _) = members(&doc, &doc["components"]["schemas"]["ErrorBody"]);
+    let sent: BTreeSet<String> = e.json().as_object().unwrap().keys().cloned().collect();
+    assert_eq!(sent, documented);
+}

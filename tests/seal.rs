@@ -394,19 +394,15 @@ fn start() -> Server {
     issuers.insert(A.to_owned(), Issuer::new(agency_key(&w.store, A)).unwrap());
     issuers.insert(B.to_owned(), Issuer::new(agency_key(&w.store, B)).unwrap());
     let tokens = TokenStore::new(w.store.dir());
-    let state = Arc::new(AppState {
-        verifier: Verifier::new(w.store.trust_store().unwrap()),
-        ledger: w.ledger.clone(),
-        publisher: elicense::publish::StatusPublisher::new(BASE, 86_400, 3_600),
-        issuers,
-        now: Box::new(|| FIXED_AT),
-        tokens: tokens.clone(),
-        public_url: BASE.to_owned(),
-        log_signer: None,
-        limits: elicense::server::Limits::default(),
-        metrics: elicense::metrics::Metrics::default(),
-        ops: elicense::server::Ops::default(),
-    });
+    let state = AppState::builder(
+        Verifier::new(w.store.trust_store().unwrap()),
+        w.ledger.clone(),
+        tokens.clone(),
+        BASE,
+    )
+    .issuers(issuers)
+    .clock(|| FIXED_AT)
+    .build();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().unwrap();

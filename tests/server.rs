@@ -654,3 +654,61 @@ fn a_json_licence_with_the_trailing_newline_of_its_file_verifies() {
         assert_eq!(a.json()["licence_id"], id.as_str());
     }
 }
+
+/// One input gets one JSON verdict, whether it comes as text over HTTP, as a photo of its
+/// QR code, or to `elicense verify --json` on the same keys and ledger.
+#[test]
+fn the_verdict_is_the_same_over_http_photo_and_cli() {
+    let s = start();
+    let agency = Uscc::parse(A).unwrap();
+    s.ledger
+        .change(
+            &s.licences[1].0,
+            Action::Revoke,
+            &agency,
+            None,
+            None,
+            None,
+            NOW - 10,
+        )
+        .unwrap();
+    let mut tampered = s.seals[2].clone().into_bytes();
+    let last = tampered.len() - 3;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let inputs = [s.seals[0].clone(), s.seals[1].clone(), tampered];
+    let mut by_http = Vec::new();
+    for text in &inputs {
+        let a = post(&s, "/v1/verify", "text/plain", text);
+        assert_eq!(a.status, 200, "{}", a.body);
+        let image = post_image(&s, "image/png", &photo_of_code(text));
+        assert_eq!(image.status, 200, "{}", image.body);
+        let mut by_photo = image.json();
+        assert!(by_photo.as_object_mut().unwrap().remove("scan").is_some());
+        assert_eq!(a.json(), by_photo, "HTTP and photo differ");
+        by_http.push(a.json());
+    }
+    let codes: Vec<_> = by_http
+        .iter()
+        .map(|v| v["reason"]["code"].as_str().unwrap_or("valid").to_owned())
+        .collect();
+    assert_eq!(codes[..2], ["valid", "revoked"]);
+    assert_eq!(by_http[2]["verdict"], "invalid");
+    let (keys, data) = (s.keys.clone(), s.data.clone());
+    let _dirs = s.stop();
+    let work = tempfile::tempdir().unwrap();
+    for (text, http) in inputs.iter().zip(&by_http) {
+        std::fs::write(work.path().join("licence.txt"), text).unwrap();
+        let out = common::binary::elicense(work.path())
+            .arg("--keys")
+            .arg(&keys)
+            .arg("--data")
+            .arg(&data)
+            .args(["verify", "--json", "--at", &NOW.to_string(), "licence.txt"])
+            .output()
+            .unwrap();
+        let cli: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(&cli, http, "HTTP and CLI differ");
+    }
+}

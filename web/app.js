@@ -1,7 +1,7 @@
 // The counter verification page: inputs (handheld scanner, camera, photo, paste), the
 // verdict, the licence face, the session's scan history, and the offline fallback.
 
-import { applyI18n, lang, loadLang, setLang, t } from './i18n.js';
+import { applyI18n, lang, loadLang, reasonText, setLang, t } from './i18n.js';
 import { decodeSeal, isSeal, verifySeal } from './offline.js';
 
 const DATA_CACHE = 'elicense-data-v1';
@@ -285,7 +285,13 @@ function render(state) {
   $('verdict-detail').textContent = t(`${kind}_detail`);
 
   const reason = $('verdict-reason');
-  const why = kind === 'valid' ? null : (result.reason?.message ?? result.error?.message ?? result.message ?? result.status?.reason);
+  // A known reason code in the page's language; the answer's own (English) message else.
+  // For an unknown status the message is kept too: it names the list and why it is unusable.
+  const known = reasonText(result.reason?.code);
+  const detail = result.reason?.message ?? result.error?.message ?? result.message ?? result.status?.reason;
+  const why = kind === 'valid'
+    ? null
+    : known && kind === 'status_unknown' && detail ? `${known} (${detail})` : (known ?? detail);
   reason.hidden = !why;
   reason.textContent = why ? `${t('reason')}: ${why}` : '';
 

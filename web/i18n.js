@@ -155,6 +155,36 @@ export const STRINGS = {
 };
 
 export const LANGS = Object.keys(STRINGS);
+
+// Verdict reason codes (the server's, the CLI's and offline.js's) as the page says them:
+// one table, one row per code, a string per language.
+export const REASONS = {
+  revoked: { 'zh-CN': '证照已被发证机关撤销', en: 'The issuing agency has revoked this licence' },
+  suspended: { 'zh-CN': '证照已被发证机关暂扣', en: 'The issuing agency has suspended this licence' },
+  expired: { 'zh-CN': '证照已超过有效期', en: 'The licence has expired' },
+  not_yet_valid: { 'zh-CN': '证照有效期尚未开始', en: 'The licence is not valid yet' },
+  bad_signature: { 'zh-CN': '签名无效：证照被篡改或伪造', en: 'Bad signature: the licence was altered or forged' },
+  untrusted_issuer: { 'zh-CN': '签发机关不在信任列表中', en: 'The issuer is not in the trust list' },
+  bad_chain: { 'zh-CN': '签发机关证书链无效', en: "The issuer's certificate chain is not valid" },
+  certificate_not_valid_at_signing: { 'zh-CN': '签发时签发机关证书不在有效期内', en: "The issuer's certificate was not valid when it signed" },
+  issuer_mismatch: { 'zh-CN': '签发机关与证书不符', en: 'The issuer does not match its certificate' },
+  disclosure_mismatch: { 'zh-CN': '披露内容与签名不符', en: 'A disclosed field does not match the signature' },
+  key_binding_failed: { 'zh-CN': '持证人绑定核验失败', en: 'The holder key binding failed' },
+  unsupported_algorithm: { 'zh-CN': '不支持的签名算法', en: 'Unsupported signature algorithm' },
+  forbidden_header: { 'zh-CN': '证照头部含有不允许的字段', en: 'The licence header carries a forbidden field' },
+  unknown_type: { 'zh-CN': '未知的证照类型', en: 'Unknown licence type' },
+  malformed: { 'zh-CN': '内容格式不正确', en: 'The content is malformed' },
+  too_large: { 'zh-CN': '内容过长', en: 'The content is too large' },
+  status_unavailable: { 'zh-CN': '无法确认证照状态（状态列表缺失或已过期）', en: 'The status could not be established (status list missing or out of date)' },
+  status_not_checked: { 'zh-CN': '未核验证照状态', en: 'The status was not checked' },
+};
+
+/** The reason `code` in the current language, or null for a code the table lacks. */
+export function reasonText(code) {
+  const row = code ? REASONS[code] : undefined;
+  return row ? (row[current] ?? row['zh-CN']) : null;
+}
+
 const STORAGE_KEY = 'elicense.lang';
 let current = 'zh-CN';
 

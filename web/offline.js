@@ -601,9 +601,11 @@ export async function verifySeal(text, ctx) {
   if (seal.exp !== null && seal.exp <= now - SKEW) {
     return fail('expired', `expired on ${formatTime(seal.exp)}`, { licence: view });
   }
+  const unknown = status.state === 'valid' ? {} : { reason: { code: 'status_unavailable', message: status.reason } };
   return {
     verdict: status.state === 'valid' ? 'valid' : 'status_unknown',
     ...view,
+    ...unknown,
     status,
     status_reference: seal.status,
     checked_at: formatTime(now),

@@ -179,26 +179,26 @@ pub fn serve(
         },
     )?);
     let codes: Vec<String> = issuers.keys().cloned().collect();
-    let state = Arc::new(AppState {
-        verifier: Verifier::new(store.trust_store()?),
-        ledger: ledger.clone(),
-        publisher: elicense::publish::StatusPublisher::new(
-            &settings.public_url,
-            i64::try_from(settings.status_list_validity).unwrap_or(i64::MAX),
-            settings.status_list_ttl,
-        ),
-        issuers,
-        now: Box::new(|| OffsetDateTime::now_utc().unix_timestamp()),
-        tokens: elicense::tokens::TokenStore::new(store.dir()),
-        public_url: settings.public_url.clone(),
-        log_signer: Some(store.ledger_signer(&settings.log_origin)?),
-        limits: settings.limits,
-        metrics: elicense::metrics::Metrics::default(),
-        ops: elicense::server::Ops {
-            min_free_bytes: settings.ledger_min_free_mb << 20,
-            request_log_sample: settings.request_log_sample,
-        },
-    });
+    let state = AppState::builder(
+        Verifier::new(store.trust_store()?),
+        ledger.clone(),
+        elicense::tokens::TokenStore::new(store.dir()),
+        settings.public_url.clone(),
+    )
+    .publisher(elicense::publish::StatusPublisher::new(
+        &settings.public_url,
+        i64::try_from(settings.status_list_validity).unwrap_or(i64::MAX),
+        settings.status_list_ttl,
+    ))
+    .issuers(issuers)
+    .clock(|| OffsetDateTime::now_utc().unix_timestamp())
+    .log_signer(Some(store.ledger_signer(&settings.log_origin)?))
+    .limits(settings.limits)
+    .ops(elicense::server::Ops {
+        min_free_bytes: settings.ledger_min_free_mb << 20,
+        request_log_sample: settings.request_log_sample,
+    })
+    .build();
     // A failed write leaves the ledger refusing changes; this reopens it once the disk
     // can take writes again (probing every RECOVER_EVERY).
     let stop_recovery = Arc::new(std::sync::atomic::AtomicBool::new(false));

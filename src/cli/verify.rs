@@ -135,15 +135,7 @@ fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<Exi
                 }),
             };
             if args.json {
-                let mut j = serde_json::to_value(&v)?;
-                j["verdict"] = if unknown.is_some() {
-                    "status_unknown".into()
-                } else {
-                    "valid".into()
-                };
-                if let Some(reason) = &unknown {
-                    j["status"]["reason"] = reason.clone().into();
-                }
+                let j = elicense::verdict::Verdict::verified(v.clone());
                 let _ = writeln!(out, "{}", serde_json::to_string_pretty(&j)?);
             } else {
                 match &unknown {
@@ -209,11 +201,7 @@ fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<Exi
         }
         Err(e) => {
             if args.json {
-                let j = serde_json::json!({
-                    "verdict": "invalid",
-                    "reason": { "code": e.code(), "message": error_chain(&e) },
-                    "checked_at": licence::format_time(at),
-                });
+                let j = elicense::verdict::Verdict::invalid(&e, at);
                 let _ = writeln!(out, "{}", serde_json::to_string_pretty(&j)?);
             } else {
                 print_invalid(&mut out, &e, from_lists, &args, text.trim());

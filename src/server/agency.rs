@@ -1,109 +1,52 @@
 //! The agency API: bearer-token authentication, issuance, status changes.
 
-use super::{body_error, ApiError, AppState};
-use crate::ledger::{Action, LedgerError};
-use crate::licence::codes::Uscc;
+use super::auth::Agency;
+use super::{blocking, ApiError, AppState};
+use crate::ledger::Action;
 use crate::licence::identifier::LicenceId;
 use crate::licence::LicenceRequest;
-use crate::tokens::authenticate;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// The agency a request acts for, from its bearer token.
-pub(crate) fn agency(state: &AppState, headers: &HeaderMap) -> Result<Uscc, ApiError> {
-    let unauthorized =
-        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned());
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| unauthorized("send Authorization: Bearer <agency token>"))?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
-    let records = state.tokens.load().map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "tokens_unavailable",
-            "the token store could not be read",
-        )
-    })?;
-    authenticate(&records, token.trim()).ok_or_else(|| unauthorized("unknown or revoked token"))
-}
-
 pub(super) fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
     allow_empty: bool,
 ) -> Result<Option<T>, ApiError> {
-    let body = body.map_err(body_error)?;
+    let body = body?;
     if body.is_empty() && allow_empty {
         return Ok(None);
     }
     serde_json::from_slice(&body)
         .map(Some)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_json", e.to_string()))
-}
-
-pub(super) fn ledger_error(e: LedgerError) -> ApiError {
-    let (status, code) = match &e {
-        LedgerError::UnknownLicence { .. } => (StatusCode::NOT_FOUND, "unknown_licence"),
-        LedgerError::NotYourLicence { .. } => (StatusCode::FORBIDDEN, "forbidden"),
-        LedgerError::Transition { .. } => (StatusCode::CONFLICT, "illegal_transition"),
-        LedgerError::AlreadyIssued { .. } => (StatusCode::CONFLICT, "already_issued"),
-        LedgerError::ReasonMismatch { .. }
-        | LedgerError::AdminStatusMismatch { .. }
-        | LedgerError::ReasonContradicts { .. }
-        | LedgerError::NoteTooLong { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
-        LedgerError::Storage { cause, .. } | LedgerError::Unavailable { cause, .. } => {
-            (StatusCode::SERVICE_UNAVAILABLE, cause.code())
-        }
-        LedgerError::BeyondLog { .. } => (StatusCode::BAD_REQUEST, "beyond_log"),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
-    };
-    let message = match &e {
-        LedgerError::Transition { source, .. } => format!("{e}: {source}"),
-        LedgerError::Storage { .. } => format!(
-            "{e}. The change may not have been recorded: send the same request again once /readyz answers 200 (a retried issuance returns the licence if it was recorded)"
-        ),
-        _ => e.to_string(),
-    };
-    ApiError::new(status, code, message)
+        .map_err(|e| ApiError::bad_request("bad_json", e.to_string()))
 }
 
 /// `POST /v1/licences` (agency): issue one licence, recorded in the ledger.
 #[utoipa::path(post, path = "/v1/licences", tag = "agency", security(("agency_token" = [])), request_body(content = crate::licence::LicenceRequest, content_type = "application/json"), responses((status = 201, description = "Issued and recorded: `licence_id` and `sd_jwt`", body = serde_json::Value), (status = 200, description = "The same request was recorded before (a retry after a lost answer): the licence recorded then, with `replayed: true`", body = serde_json::Value), (status = 503, description = "The ledger cannot take writes (`storage_full`, `storage_read_only`, …): the change may not be recorded; send the same request again once /readyz is 200", body = super::openapi::ErrorBody), (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody), (status = 403, description = "Not your licence, or no signing key for your agency", body = super::openapi::ErrorBody), (status = 400, description = "Invalid request", body = super::openapi::ErrorBody), (status = 409, description = "The identifier was issued from a different request: choose a new serial (or version)", body = super::openapi::ErrorBody)))]
 pub(super) async fn issue_licence(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Agency(agency): Agency,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let agency = agency(&state, &headers)?;
-    let request: LicenceRequest = json_body(body, false)?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_json",
-            "send the licence request as JSON",
-        )
-    })?;
+    let request: LicenceRequest = json_body(body, false)?
+        .ok_or_else(|| ApiError::bad_request("bad_json", "send the licence request as JSON"))?;
     let s = state.clone();
-    let issued = tokio::task::spawn_blocking(move || {
+    let issued = blocking(move || {
         let issuer = s.issuers.get(agency.as_str()).ok_or_else(no_signing_key)?;
-        issuer
-            .issue_recorded(
-                &s.ledger,
-                &request,
-                (s.now)(),
-                &s.public_url,
-                agency.as_str(),
-            )
-            .map_err(issue_error)
+        Ok::<_, ApiError>(issuer.issue_recorded(
+            &s.ledger,
+            &request,
+            (s.now)(),
+            &s.public_url,
+            agency.as_str(),
+        )?)
     })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
+    .await??;
     // A retry of a request already recorded gets the same licence, 200 instead of 201.
     let status = if issued.replayed {
         StatusCode::OK
@@ -119,20 +62,6 @@ pub(super) async fn issue_licence(
         })),
     )
         .into_response())
-}
-
-fn issue_error(e: crate::issue::IssueError) -> ApiError {
-    match e {
-        crate::issue::IssueError::Ledger(l) => ledger_error(l),
-        e @ crate::issue::IssueError::SerialTaken { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "already_issued", e.to_string())
-        }
-        other => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            crate::verify::error_chain(&other),
-        ),
-    }
 }
 
 /// Body of a batch issuance.
@@ -155,21 +84,15 @@ pub(super) struct BatchRequest {
 #[utoipa::path(post, path = "/v1/licences/batch", tag = "agency", security(("agency_token" = [])), request_body(content = BatchRequest, content_type = "application/json"), responses((status = 201, description = "All issued: `results` lists each licence by index", body = serde_json::Value), (status = 200, description = "Some failed while recording: `results` gives each index a licence or an error", body = serde_json::Value), (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody), (status = 403, description = "Not your licence, or no signing key for your agency", body = super::openapi::ErrorBody), (status = 422, description = "Too many or no requests, or some invalid: nothing issued; `error.details` names each index", body = super::openapi::ErrorBody)))]
 pub(super) async fn issue_batch(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Agency(agency): Agency,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let agency = agency(&state, &headers)?;
     let batch: BatchRequest = json_body(body, false)?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_json",
-            "send {\"requests\": [licence request, …]}",
-        )
+        ApiError::bad_request("bad_json", "send {\"requests\": [licence request, …]}")
     })?;
     let max = state.limits.max_batch;
     if batch.requests.is_empty() || batch.requests.len() > max {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::unprocessable(
             "bad_batch_size",
             format!(
                 "a batch holds 1 to {max} requests, not {}; split it",
@@ -203,7 +126,7 @@ pub(super) async fn issue_batch(
             .into_response());
     }
     let s = state.clone();
-    let results = tokio::task::spawn_blocking(move || {
+    let results = blocking(move || {
         let issuer = s.issuers.get(agency.as_str()).ok_or_else(no_signing_key)?;
         let at = (s.now)();
         let requests = batch.requests;
@@ -239,8 +162,8 @@ pub(super) async fn issue_batch(
                                         "replayed": issued.replayed,
                                     }),
                                     Err(e) => {
-                                        let e = issue_error(e);
-                                        json!({ "index": index, "error": { "code": e.code, "message": e.message } })
+                                        let e = ApiError::from(e);
+                                        json!({ "index": index, "error": { "code": e.code(), "message": e.message() } })
                                     }
                                 }
                             })
@@ -257,8 +180,7 @@ pub(super) async fn issue_batch(
         });
         Ok::<_, ApiError>(results)
     })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
+    .await??;
     let failed = results.iter().filter(|r| r.get("error").is_some()).count();
     let status = if failed == 0 {
         StatusCode::CREATED
@@ -273,8 +195,7 @@ pub(super) async fn issue_batch(
 }
 
 fn no_signing_key() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
+    ApiError::forbidden(
         "no_signing_key",
         "this service holds no signing key for your agency",
     )
@@ -295,20 +216,17 @@ pub(super) struct ChangeRequest {
 /// `POST /v1/licences/{identifier}/revoke|suspend|reinstate` (agency, own licences only).
 async fn change_licence(
     State(state): State<Arc<AppState>>,
+    Agency(agency): Agency,
     Path(identifier): Path<String>,
-    headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
     action: Action,
 ) -> Result<Json<Value>, ApiError> {
-    let agency = agency(&state, &headers)?;
-    let id = LicenceId::parse(&identifier)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_identifier", e.to_string()))?;
+    let id = LicenceId::parse(&identifier)?;
     let change: ChangeRequest = json_body(body, true)?.unwrap_or_default();
     let (reason, admin) = match change.reason.as_deref() {
         None => (None, None),
         Some(text) => crate::ledger::event::parse_reason_text(text).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
+            ApiError::bad_request(
                 "bad_request",
                 format!(
                     "unknown reason {text:?}: use 暂扣/撤销/吊销/注销 or an RFC 5280 reason name"
@@ -318,7 +236,7 @@ async fn change_licence(
     };
     let s = state.clone();
     let actor = agency.to_string();
-    let (receipt, record) = tokio::task::spawn_blocking(move || {
+    let (receipt, record) = blocking(move || {
         s.ledger.change(
             &id.to_string(),
             action,
@@ -329,9 +247,7 @@ async fn change_licence(
             (s.now)(),
         )
     })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
-    .map_err(ledger_error)?;
+    .await??;
     tracing::info!(
         target: "elicense::agency",
         agency = %actor,
@@ -363,11 +279,11 @@ macro_rules! change_endpoint {
             ))]
         pub(super) async fn $name(
             state: State<Arc<AppState>>,
+            agency: Agency,
             identifier: Path<String>,
-            headers: HeaderMap,
             body: Result<Bytes, axum::extract::rejection::BytesRejection>,
         ) -> Result<Json<Value>, ApiError> {
-            change_licence(state, identifier, headers, body, $action).await
+            change_licence(state, agency, identifier, body, $action).await
         }
     };
 }

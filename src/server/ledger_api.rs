@@ -1,11 +1,10 @@
 //! The ledger over HTTP: signed checkpoints, inclusion and consistency proofs.
 
-use super::agency::ledger_error;
-use super::{ApiError, AppState};
+use super::{blocking, ApiError, AppState};
 use crate::jose::b64_encode;
 use crate::ledger::LedgerError;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -19,28 +18,17 @@ pub(super) async fn ledger_checkpoint(
     State(state): State<Arc<AppState>>,
 ) -> Result<Response, ApiError> {
     let s = state.clone();
-    let note = tokio::task::spawn_blocking(move || -> Result<Option<String>, ApiError> {
-        let unavailable = |_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ledger_unavailable",
-                "the ledger could not be read",
-            )
-        };
+    let note = blocking(move || -> Result<Option<String>, ApiError> {
+        let unavailable =
+            |_| ApiError::unavailable("ledger_unavailable", "the ledger could not be read");
         let latest = s.ledger.latest_checkpoint().map_err(unavailable)?;
         let size = s.ledger.size();
         match (&s.log_signer, latest) {
             (Some(signer), latest) if latest.as_ref().is_none_or(|(n, _)| *n < size) => {
                 let root = s.ledger.root_at(size).map_err(unavailable)?;
                 let cp = crate::ledger::checkpoint::Checkpoint::new(signer.name(), size, root);
-                let note =
-                    crate::ledger::checkpoint::sign_checkpoint(&cp, signer).map_err(|e| {
-                        ApiError::new(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "signing_failed",
-                            e.to_string(),
-                        )
-                    })?;
+                let note = crate::ledger::checkpoint::sign_checkpoint(&cp, signer)
+                    .map_err(|e| ApiError::unavailable("signing_failed", e.to_string()))?;
                 match s.ledger.store_checkpoint(size, &note) {
                     Ok(stored) => Ok(Some(stored)),
                     // Not stored durably, so not served: the newest stored one still is.
@@ -51,14 +39,9 @@ pub(super) async fn ledger_checkpoint(
             (_, latest) => Ok(latest.map(|(_, note)| note)),
         }
     })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
+    .await??;
     let note = note.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_checkpoint",
-            "the ledger has no signed checkpoint yet",
-        )
+        ApiError::not_found("no_checkpoint", "the ledger has no signed checkpoint yet")
     })?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
@@ -70,11 +53,7 @@ pub(super) fn query_u64(
     q.get(name)
         .map(|v| {
             v.parse().map_err(|_| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_query",
-                    format!("{name} must be a whole number"),
-                )
+                ApiError::bad_request("bad_query", format!("{name} must be a whole number"))
             })
         })
         .transpose()
@@ -82,10 +61,8 @@ pub(super) fn query_u64(
 
 pub(super) fn proof_error(e: LedgerError) -> ApiError {
     match e {
-        LedgerError::Merkle(m) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_proof_request", m.to_string())
-        }
-        other => ledger_error(other),
+        LedgerError::Merkle(m) => ApiError::bad_request("bad_proof_request", m.to_string()),
+        other => other.into(),
     }
 }
 
@@ -96,17 +73,12 @@ pub(super) async fn inclusion_proof(
     axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let seq = query_u64(&q, "seq")?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_query",
-            "give ?seq=N (and optionally &size=M)",
-        )
+        ApiError::bad_request("bad_query", "give ?seq=N (and optionally &size=M)")
     })?;
     let current = state.ledger.size();
     let size = query_u64(&q, "size")?.unwrap_or(current);
     if seq >= size || size > current {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(
             "bad_proof_request",
             format!("need seq < size ≤ {current}"),
         ));
@@ -120,7 +92,7 @@ pub(super) async fn inclusion_proof(
         .ledger
         .event(seq)
         .map_err(proof_error)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_event", "no such event"))?;
+        .ok_or_else(|| ApiError::not_found("unknown_event", "no such event"))?;
     let leaf = crate::ledger::merkle::leaf_hash(&event.to_bytes().unwrap_or_default());
     Ok(Json(json!({
         "seq": seq,
@@ -138,16 +110,11 @@ pub(super) async fn consistency_proof(
     axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let (Some(from), Some(to)) = (query_u64(&q, "from")?, query_u64(&q, "to")?) else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_query",
-            "give ?from=OLD&to=NEW",
-        ));
+        return Err(ApiError::bad_request("bad_query", "give ?from=OLD&to=NEW"));
     };
     let current = state.ledger.size();
     if from > to || to > current {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(
             "bad_proof_request",
             format!("need from ≤ to ≤ {current}"),
         ));

@@ -18,6 +18,21 @@ pub struct ErrorDetail {
     pub code: String,
     /// What went wrong and how to fix it.
     pub message: String,
+    /// Only for `invalid_requests` (a batch): each failing request's `index` and `message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub details: Option<Vec<serde_json::Value>>,
+}
+
+/// `/readyz` when not ready: the error shape, plus the readiness and ledger size.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct NotReadyBody {
+    /// Why not ready (`storage_full`, `storage_read_only`, …) and the remedy.
+    pub error: ErrorDetail,
+    /// `not_ready`.
+    pub status: String,
+    /// Events in the ledger.
+    pub ledger_size: u64,
 }
 
 /// `POST /v1/verify` as JSON.
@@ -79,10 +94,19 @@ impl Modify for AgencyToken {
         super::agency::revoke,
         super::agency::suspend,
         super::agency::reinstate,
-        crate::print::licence_qr,
-        crate::print::licence_print,
+        super::print::licence_qr,
+        super::print::licence_print,
     ),
-    components(schemas(ErrorBody, ErrorDetail, VerifyRequest)),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        NotReadyBody,
+        VerifyRequest,
+        crate::verdict::Verdict,
+        crate::verdict::ReasonBody,
+        crate::verdict::LicenceFace,
+        super::photo::ImageVerdict,
+    )),
     modifiers(&AgencyToken),
     tags(
         (name = "public", description = "For anyone: verification, status, status lists, trust list (rate limited per client)"),

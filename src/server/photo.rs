@@ -16,9 +16,9 @@
 //! | `qr_unreadable` | 422 | a QR code was found but could not be decoded |
 //! | `not_a_licence` | 422 | the code holds text that is not a licence |
 
-use super::public::{count_verdict, verdict_json};
 use super::{ApiError, AppState};
-use crate::scan::{scan, ScanError, Scanned, MAX_IMAGE_BYTES};
+use crate::scan::{scan, Scanned, MAX_IMAGE_BYTES};
+use crate::verdict::Verdict;
 use crate::verify::{Options, StatusCheck, VerifyError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -26,7 +26,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{post, MethodRouter};
 use axum::Json;
-use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 
@@ -35,16 +34,6 @@ pub(super) fn route() -> MethodRouter<Arc<AppState>> {
     post(verify_image)
         .layer(DefaultBodyLimit::max(MAX_IMAGE_BYTES))
         .route_layer(axum::middleware::from_fn(declared_size))
-}
-
-fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "image_too_large",
-        format!(
-            "the image is larger than the {MAX_IMAGE_BYTES} bytes accepted: send a smaller photo (a JPEG of about 2000 pixels across is plenty)"
-        ),
-    )
 }
 
 /// Refuses an image whose declared `Content-Length` is over the cap before reading it.
@@ -59,7 +48,7 @@ async fn declared_size(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_IMAGE_BYTES as u64) {
-        return too_large().into_response();
+        return ApiError::image_too_large().into_response();
     }
     next.run(req).await
 }
@@ -73,19 +62,6 @@ fn scans() -> &'static Semaphore {
     })
 }
 
-/// The API error for an image that gave no text.
-fn scan_error(e: &ScanError) -> ApiError {
-    let status = match e {
-        ScanError::TooLarge { .. }
-        | ScanError::TooManyPixels { .. }
-        | ScanError::DecoderLimit(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        ScanError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ScanError::Corrupt { .. } => StatusCode::BAD_REQUEST,
-        ScanError::NoQrFound | ScanError::Unreadable => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    ApiError::new(status, e.code(), e.to_string())
-}
-
 /// Whether verification failed because the text is not a licence in any form this
 /// service reads (as opposed to a licence that is invalid). A QR code's text reaches the
 /// verifier intact (the code carries its own error correction), so text that does not
@@ -94,11 +70,33 @@ fn not_a_licence(e: &VerifyError) -> bool {
     matches!(e, VerifyError::Malformed(_) | VerifyError::TooLarge { .. })
 }
 
+/// The answer of `/v1/verify/image`: the verdict, as `/v1/verify` gives it, and what was
+/// scanned.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ImageVerdict {
+    /// The verdict on the licence in the QR code.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// The image.
+    pub scan: ScanInfo,
+}
+
+/// The image a licence was read from.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ScanInfo {
+    /// `image/png` or `image/jpeg`.
+    pub media_type: &'static str,
+    /// Width, pixels.
+    pub width: u32,
+    /// Height, pixels.
+    pub height: u32,
+}
+
 #[utoipa::path(post, path = "/v1/verify/image", tag = "public",
     request_body(description = "A photo of a paper licence or a phone screen showing its QR code", content(
         (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"))),
     responses(
-        (status = 200, description = "The verdict for the licence in the QR code, as `/v1/verify` gives it, plus `scan` (media type, width, height)", body = serde_json::Value),
+        (status = 200, description = "The verdict for the licence in the QR code, as `/v1/verify` gives it, plus `scan` (media type, width, height)", body = ImageVerdict),
         (status = 400, description = "`corrupt_image`: a damaged or truncated PNG or JPEG", body = super::openapi::ErrorBody),
         (status = 413, description = "`image_too_large`: too many bytes or pixels", body = super::openapi::ErrorBody),
         (status = 415, description = "`unsupported_media_type` or `unsupported_image`: not a PNG or JPEG", body = super::openapi::ErrorBody),
@@ -109,7 +107,7 @@ pub(super) async fn verify_image(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ImageVerdict>, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -117,30 +115,31 @@ pub(super) async fn verify_image(
         .to_ascii_lowercase();
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !matches!(essence, "image/png" | "image/jpeg") {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+        return Err(ApiError::unsupported_media_type(
             "send the photo itself as the body, with Content-Type image/png or image/jpeg",
         ));
     }
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
+            ApiError::image_too_large()
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
+            e.into()
         }
     })?;
-    let busy = |_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again");
-    let permit = scans().acquire().await.map_err(busy)?;
+    // (The semaphore is never closed: failing to acquire it would be a bug.)
+    let permit = scans()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let s = state.clone();
-    let verdict = tokio::task::spawn_blocking(move || {
+    let verdict = super::blocking(move || {
         let _permit = permit;
         let Scanned {
             text,
             kind,
             width,
             height,
-        } = scan(&body).map_err(|e| scan_error(&e))?;
+        } = scan(&body)?;
         drop(body);
         let opts = Options {
             at: (s.now)(),
@@ -151,8 +150,7 @@ pub(super) async fn verify_image(
         let result = s.verifier.verify(&text, &opts);
         if let Err(e) = &result {
             if not_a_licence(e) {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                return Err(ApiError::unprocessable(
                     "not_a_licence",
                     format!(
                         "the QR code was read, but it does not hold a licence ({e}): photograph the licence's own code"
@@ -160,16 +158,16 @@ pub(super) async fn verify_image(
                 ));
             }
         }
-        let mut verdict = verdict_json(result, opts.at);
-        verdict["scan"] = json!({
-            "media_type": kind.media_type(),
-            "width": width,
-            "height": height,
-        });
-        Ok(verdict)
+        Ok(ImageVerdict {
+            verdict: Verdict::new(result, opts.at),
+            scan: ScanInfo {
+                media_type: kind.media_type(),
+                width,
+                height,
+            },
+        })
     })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))??;
-    count_verdict(&state, &verdict);
+    .await??;
+    state.metrics.verdict(&verdict.verdict);
     Ok(Json(verdict))
 }

@@ -1,9 +1,10 @@
 //! Public endpoints: verification, licence status, status lists, trust list, health.
 
-use super::{body_error, ApiError, AppState};
+use super::{blocking, ApiError, AppState};
 use crate::jose::{b64_encode, b64u_encode, sha256};
 use crate::licence::{self, identifier::LicenceId};
-use crate::verify::{LicenceStatus, Options, StatusCheck};
+use crate::verdict::Verdict;
+use crate::verify::{Options, StatusCheck};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -17,7 +18,7 @@ pub(super) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready: the ledger takes writes; gives its size (events on disk)", body = serde_json::Value), (status = 503, description = "Not ready: a ledger write failed and it is not reopened yet, or its filesystem is read-only or has less free space than `ledger.min_free_mb`; `error.code` names the cause (`storage_full`, `storage_read_only`, …) and `error.message` the remedy. Verification and status reads are still served.", body = super::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready: the ledger takes writes; gives its size (events on disk)", body = serde_json::Value), (status = 503, description = "Not ready: a ledger write failed and it is not reopened yet, or its filesystem is read-only or has less free space than `ledger.min_free_mb`; `error.code` names the cause (`storage_full`, `storage_read_only`, …) and `error.message` the remedy. Verification and status reads are still served.", body = super::openapi::NotReadyBody)))]
 pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let size = state.ledger.size();
     match not_ready(&state) {
@@ -82,21 +83,17 @@ pub(super) fn body_text(
     headers: &HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(String, Option<String>, Option<String>), ApiError> {
-    let body = body.map_err(body_error)?;
+    let body = body?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("text/plain")
         .to_ascii_lowercase();
     let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", "the body is not UTF-8"))?;
+        .map_err(|_| ApiError::bad_request("bad_body", "the body is not UTF-8"))?;
     if content_type.starts_with("application/json") {
         let r: super::openapi::VerifyRequest = serde_json::from_str(text).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_json",
-                format!("expected {{\"licence\": \"…\"}}: {e}"),
-            )
+            ApiError::bad_request("bad_json", format!("expected {{\"licence\": \"…\"}}: {e}"))
         })?;
         // A licence pasted from a file ends with the newline `issue --out` writes.
         Ok((r.licence.trim().to_owned(), r.aud, r.nonce))
@@ -105,21 +102,19 @@ pub(super) fn body_text(
     {
         Ok((text.trim().to_owned(), None, None))
     } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+        Err(ApiError::unsupported_media_type(
             "send application/json {\"licence\": …} or the licence as text/plain",
         ))
     }
 }
 
 /// `POST /v1/verify`: 200 with the verdict for any readable request.
-#[utoipa::path(post, path = "/v1/verify", tag = "public", request_body(description = "A licence (SD-JWT VC, compact or JSON serialization) or presentation: as JSON `{\"licence\": …}` or the text itself as text/plain", content((super::openapi::VerifyRequest = "application/json"), (String = "text/plain"))), responses((status = 200, description = "The verdict: `valid`, `status_unknown` or `invalid` with a reason code; licence face fields when the signature holds", body = serde_json::Value), (status = 400, description = "Unreadable request", body = super::openapi::ErrorBody), (status = 413, description = "Body too large", body = super::openapi::ErrorBody), (status = 415, description = "Unsupported content type", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/verify", tag = "public", request_body(description = "A licence (SD-JWT VC, compact or JSON serialization) or presentation: as JSON `{\"licence\": …}` or the text itself as text/plain", content((super::openapi::VerifyRequest = "application/json"), (String = "text/plain"))), responses((status = 200, description = "The verdict: `valid`, `status_unknown` or `invalid` with a reason code; licence face fields when the signature holds", body = crate::verdict::Verdict), (status = 400, description = "Unreadable request", body = super::openapi::ErrorBody), (status = 413, description = "Body too large", body = super::openapi::ErrorBody), (status = 415, description = "Unsupported content type", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
 pub(super) async fn verify(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Verdict>, ApiError> {
     let (licence, aud, nonce) = body_text(&headers, body)?;
     let size = licence.len();
     let check = move |state: &AppState| {
@@ -129,7 +124,7 @@ pub(super) async fn verify(
             nonce: nonce.as_deref(),
             status: StatusCheck::Ledger(&state.ledger),
         };
-        verdict_json(state.verifier.verify(&licence, &opts), opts.at)
+        Verdict::new(state.verifier.verify(&licence, &opts), opts.at)
     };
     // A licence of ordinary size verifies in well under 100 µs: on the async worker, which
     // saves two thread hand-offs a request. Large inputs (long presentations near the body
@@ -138,11 +133,9 @@ pub(super) async fn verify(
         check(&state)
     } else {
         let state2 = state.clone();
-        tokio::task::spawn_blocking(move || check(&state2))
-            .await
-            .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?
+        blocking(move || check(&state2)).await?
     };
-    count_verdict(&state, &verdict);
+    state.metrics.verdict(&verdict);
     Ok(Json(verdict))
 }
 
@@ -150,61 +143,19 @@ pub(super) async fn verify(
 /// blocking pool.
 const INLINE_VERIFY_MAX: usize = 16 * 1024;
 
-/// The answer of `/v1/verify` for a verification done at `at`.
-pub(super) fn verdict_json(
-    result: Result<crate::verify::VerifiedLicence, crate::verify::VerifyError>,
-    at: i64,
-) -> Value {
-    match result {
-        Ok(v) => {
-            let unknown = matches!(v.status(), LicenceStatus::Unknown { .. });
-            let mut j = serde_json::to_value(&v).unwrap_or(Value::Null);
-            j["verdict"] = if unknown {
-                "status_unknown".into()
-            } else {
-                "valid".into()
-            };
-            j
-        }
-        Err(e) => json!({
-            "verdict": "invalid",
-            "reason": { "code": e.code(), "message": e.to_string() },
-            "checked_at": licence::format_time(at),
-        }),
-    }
-}
-
-/// Counts a verdict in the metrics.
-pub(super) fn count_verdict(state: &AppState, verdict: &Value) {
-    let code = match verdict["verdict"].as_str() {
-        Some("invalid") => verdict["reason"]["code"].as_str().unwrap_or("invalid"),
-        Some(other) => other,
-        None => "unknown",
-    };
-    state.metrics.verdict(code);
-}
-
 /// `GET /v1/licences/{identifier}/status`: the status only, never holder data.
 #[utoipa::path(get, path = "/v1/licences/{identifier}/status", tag = "public", params(("identifier" = String, Path, description = "GB/T 36904 licence identifier")), responses((status = 200, description = "The licence's state, since when and why — never holder data", body = serde_json::Value), (status = 400, description = "Not a valid identifier (the message names the expected check character)", body = super::openapi::ErrorBody), (status = 404, description = "No record of that licence", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
 pub(super) async fn licence_status(
     State(state): State<Arc<AppState>>,
     Path(identifier): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = LicenceId::parse(&identifier)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_identifier", e.to_string()))?;
+    let id = LicenceId::parse(&identifier)?;
     let record = state
         .ledger
         .record(&id.to_string())
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ledger_unavailable",
-                "the ledger could not be read",
-            )
-        })?
+        .map_err(|_| ApiError::unavailable("ledger_unavailable", "the ledger could not be read"))?
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
+            ApiError::not_found(
                 "unknown_licence",
                 "this service has no record of that licence",
             )
@@ -225,39 +176,32 @@ pub(super) async fn status_list(
     Path((issuer, list)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let list: u32 = list.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_list",
-            "the list number is not a number",
-        )
-    })?;
+    let list: u32 = list
+        .parse()
+        .map_err(|_| ApiError::bad_request("bad_list", "the list number is not a number"))?;
     // Re-signing changed lists compresses and signs up to 2^20 entries: off the async
     // workers.
     let s = state.clone();
-    let refreshed = tokio::task::spawn_blocking(move || {
+    let refreshed = blocking(move || {
         let now = (s.now)();
         s.publisher
             .refresh(&s.ledger, &|c| s.issuers.get(c.as_str()), now)
             .map(|_| ())
     })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again"))?;
+    .await?;
     // A list whose latest changes could not be signed is not served in its older form
     // (that would hide a revocation); other agencies' lists are.
     if let Err(e) = refreshed {
         tracing::warn!(target: "elicense::publish", error = %crate::verify::error_chain(&e), "status list refresh failed");
         if state.ledger.list_changed(&issuer, list) {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            return Err(ApiError::unavailable(
                 "status_list_unavailable",
                 crate::verify::error_chain(&e),
             ));
         }
     }
     let published = state.publisher.get(&issuer, list).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
+        ApiError::not_found(
             "unknown_status_list",
             format!("no status list {list} for {issuer}"),
         )
@@ -350,8 +294,7 @@ pub(super) async fn jwt_vc_issuer(
         keys.push(jwk);
     }
     let iss = iss.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
+        ApiError::not_found(
             "unknown_issuer",
             "no issuer of this service has that identifier; see /v1/trust-list",
         )

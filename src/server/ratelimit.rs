@@ -6,7 +6,7 @@
 
 use super::ApiError;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -62,11 +62,9 @@ pub(super) async fn limit(State(limiter): State<Limiter>, req: Request, next: Ne
     match limiter.check(client) {
         Ok(()) => next.run(req).await,
         Err(wait) => {
-            let mut res = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("too many requests from this address; retry in {wait} s"),
-            )
+            let mut res = ApiError::rate_limited(format!(
+                "too many requests from this address; retry in {wait} s"
+            ))
             .into_response();
             if let Ok(v) = HeaderValue::from_str(&wait.max(1).to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);

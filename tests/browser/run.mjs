@@ -161,6 +161,8 @@ await kase('scanner_valid', async () => {
 await kase('scanner_revoked', async () => {
   const v = await scan(c.revoked);
   expectVerdict(v, 'revoked', '已撤销', 'online');
+  // The reason in the page's language (web/i18n.js REASONS), not the server's English.
+  expect(v.reason === '原因: 证照已被发证机关撤销', `reason: ${v.reason}`);
   expect(v.face.includes(c.holder), 'the revoked licence\'s face is not shown');
   await shot('03-revoked-online');
 });
@@ -180,6 +182,7 @@ await kase('scanner_expired', async () => {
 await kase('scanner_tampered', async () => {
   const v = await scan(c.tampered);
   expectVerdict(v, 'not_genuine', '非真实证照', 'online');
+  expect(v.reason === '原因: 签名无效：证照被篡改或伪造', `reason: ${v.reason}`);
   expect(v.face === '', 'a face is shown for a licence that is not genuine');
   await shot('06-not-genuine-online');
 });
@@ -328,13 +331,16 @@ await kase('offline_valid', async () => {
 await kase('offline_revoked', async () => {
   const v = await scan(c.revoked);
   expectVerdict(v, 'revoked', '已撤销', 'offline');
+  expect(v.reason === '原因: 证照已被发证机关撤销', `reason: ${v.reason}`);
   expect(v.modeText.startsWith('离线核验；状态截至'), `mode line: ${v.modeText}`);
   expect(v.face.includes(c.holder), 'the revoked licence\'s face is not shown');
   await shot('13-revoked-offline');
 });
 
 await kase('offline_tampered', async () => {
-  expectVerdict(await scan(c.tampered), 'not_genuine', '非真实证照', 'offline');
+  const v = await scan(c.tampered);
+  expectVerdict(v, 'not_genuine', '非真实证照', 'offline');
+  expect(v.reason === '原因: 签名无效：证照被篡改或伪造', `reason: ${v.reason}`);
   await shot('14-not-genuine-offline');
 });
 

@@ -113,19 +113,20 @@ pub fn start_in(keys: &Path, data: &Path, limits: Limits) -> Server {
         );
     }
     let tokens = TokenStore::new(keys);
-    let state = Arc::new(AppState {
-        verifier: Verifier::new(store.trust_store().unwrap()),
-        ledger: ledger.clone(),
-        publisher: StatusPublisher::new(BASE, 86_400, 3_600),
-        issuers,
-        now: Box::new(|| NOW),
-        tokens: tokens.clone(),
-        public_url: BASE.to_owned(),
-        log_signer: Some(store.ledger_signer("elicense.example/test-log").unwrap()),
-        limits,
-        metrics: elicense::metrics::Metrics::default(),
-        ops: elicense::server::Ops::default(),
-    });
+    let state = AppState::builder(
+        Verifier::new(store.trust_store().unwrap()),
+        ledger.clone(),
+        tokens.clone(),
+        BASE,
+    )
+    .publisher(StatusPublisher::new(BASE, 86_400, 3_600))
+    .issuers(issuers)
+    .clock(|| NOW)
+    .log_signer(Some(
+        store.ledger_signer("elicense.example/test-log").unwrap(),
+    ))
+    .limits(limits)
+    .build();
     let (tx, rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let shared = state.clone();
