@@ -171,6 +171,7 @@ mod tests {
         let revoked = crate::verdict::Verdict::invalid(
             &crate::verify::VerifyError::Revoked {
                 at: 0,
+                from_list: false,
                 reason: crate::ledger::Reason::Unspecified,
                 admin_status: None,
             },

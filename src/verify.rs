@@ -529,11 +529,13 @@ impl Verifier {
                     }),
                     LicenceState::Revoked => Err(VerifyError::Revoked {
                         at: when,
+                        from_list: false,
                         reason: record.reason.unwrap_or(Reason::Unspecified),
                         admin_status: record.admin_status,
                     }),
                     LicenceState::Suspended => Err(VerifyError::Suspended {
                         at: when,
+                        from_list: false,
                         reason: record.reason.unwrap_or(Reason::CertificateHold),
                         admin_status: record.admin_status,
                     }),
@@ -554,11 +556,13 @@ impl Verifier {
                                 }),
                                 Ok(Status::Invalid) => Err(VerifyError::Revoked {
                                     at: list.issued_at(),
+                                    from_list: true,
                                     reason: Reason::Unspecified,
                                     admin_status: None,
                                 }),
                                 Ok(Status::Suspended) => Err(VerifyError::Suspended {
                                     at: list.issued_at(),
+                                    from_list: true,
                                     reason: Reason::CertificateHold,
                                     admin_status: None,
                                 }),
@@ -908,6 +912,35 @@ impl std::fmt::Display for IssuerMismatch {
     }
 }
 
+/// "revoked on 〈time〉 (reason)" from the ledger; from a status list, which carries the
+/// state but not when it changed, "revoked as of 〈the list's signing time〉".
+fn status_text(
+    what: &str,
+    at: i64,
+    from_list: bool,
+    reason: Reason,
+    admin_status: Option<crate::ledger::AdminStatus>,
+) -> String {
+    let why = format!(
+        "{}{}",
+        admin_status
+            .map(|a| format!("{}, ", a.zh()))
+            .unwrap_or_default(),
+        reason.name()
+    );
+    let at = licence::format_time(at);
+    match (from_list, what) {
+        (true, "suspended") => format!(
+            "suspended as of {at}, the status list's signing time (a status list does not carry the suspension time)"
+        ),
+        (true, _) => format!(
+            "{what} as of {at}, the status list's signing time (a status list does not carry the revocation time)"
+        ),
+        (false, "suspended") => format!("suspended since {at} ({why})"),
+        (false, _) => format!("{what} on {at} ({why})"),
+    }
+}
+
 /// Why a licence is not valid — the most specific reason found.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -998,20 +1031,25 @@ pub enum VerifyError {
     #[error("key binding failed: {0}")]
     KeyBinding(#[source] KeyBindingError),
     /// Revoked (final).
-    #[error("revoked on {} ({}{})", licence::format_time(*at), admin_status.map(|a| format!("{}, ", a.zh())).unwrap_or_default(), reason.name())]
+    #[error("{}", status_text("revoked", *at, *from_list, *reason, *admin_status))]
     Revoked {
-        /// When.
+        /// When (with `from_list`: when the list that says so was signed).
         at: i64,
+        /// Whether this comes from a status list, which carries the state but not when it
+        /// changed: then `at` is the list's signing time ("revoked as of").
+        from_list: bool,
         /// RFC 5280 reason.
         reason: Reason,
         /// Chinese administrative status, if recorded.
         admin_status: Option<AdminStatus>,
     },
     /// Suspended (暂扣) for now.
-    #[error("suspended since {} ({}{})", licence::format_time(*at), admin_status.map(|a| format!("{}, ", a.zh())).unwrap_or_default(), reason.name())]
+    #[error("{}", status_text("suspended", *at, *from_list, *reason, *admin_status))]
     Suspended {
-        /// Since when.
+        /// Since when (with `from_list`: when the list that says so was signed).
         at: i64,
+        /// Whether this comes from a status list (see [`VerifyError::Revoked`]).
+        from_list: bool,
         /// RFC 5280 reason.
         reason: Reason,
         /// Chinese administrative status, if recorded.

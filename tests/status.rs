@@ -109,6 +109,7 @@ fn online_status_follows_every_change() {
             at,
             reason,
             admin_status,
+            ..
         }) => {
             assert_eq!(at, T0 + 20);
             assert_eq!(reason, Reason::CertificateHold);

@@ -100,8 +100,6 @@ fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<Exi
     for p in &args.status_list {
         lists.push(read_input(p)?.trim().to_owned());
     }
-    // A status list says what the status was when it was signed, not when it changed.
-    let from_lists = ledger.is_none() && !lists.is_empty();
     let status = match (&ledger, lists.is_empty()) {
         (Some(l), _) => StatusCheck::Ledger(l),
         (None, false) => StatusCheck::Lists(&lists),
@@ -204,7 +202,7 @@ fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<Exi
                 let j = elicense::verdict::Verdict::invalid(&e, at);
                 let _ = writeln!(out, "{}", serde_json::to_string_pretty(&j)?);
             } else {
-                print_invalid(&mut out, &e, from_lists, &args, text.trim());
+                print_invalid(&mut out, &e, &args, text.trim());
             }
             Ok(ExitCode::from(1))
         }
@@ -212,32 +210,10 @@ fn verify_command(store: &KeyStore, data: &Path, args: VerifyArgs) -> Result<Exi
 }
 
 /// The text verdict of a licence that is not valid: what it is, why, and what to do.
-fn print_invalid(
-    out: &mut impl Write,
-    e: &verify::VerifyError,
-    from_lists: bool,
-    args: &VerifyArgs,
-    text: &str,
-) {
+fn print_invalid(out: &mut impl Write, e: &verify::VerifyError, args: &VerifyArgs, text: &str) {
     use elicense::pki::ChainError;
     use verify::VerifyError;
     let mut message = error_chain(e);
-    match e {
-        // The list carries the state, not when it changed: say only what is known.
-        VerifyError::Revoked { at, .. } if from_lists => {
-            message = format!(
-                "revoked as of {} (the status list's signing time; a status list does not carry the revocation time)",
-                licence::format_time(*at)
-            );
-        }
-        VerifyError::Suspended { at, .. } if from_lists => {
-            message = format!(
-                "suspended as of {} (the status list's signing time; a status list does not carry the suspension time)",
-                licence::format_time(*at)
-            );
-        }
-        _ => {}
-    }
     let label = match e {
         VerifyError::Revoked { .. } => "REVOKED 已撤销",
         VerifyError::Suspended { .. } => "SUSPENDED 已暂扣",
