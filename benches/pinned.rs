@@ -30,8 +30,8 @@
 //! pinned server got only 0.66–0.93 of core 0 and wall-clock req/s swung ±25% run to run;
 //! the CPU-µs figures held within ±5% over five runs). Per request, server CPU: SD-JWT
 //! 102–109 µs, paper seal 115–123 µs, Node's plain JWS 116–128 µs; one raw verify 52 µs. So
-//! by CPU: SD-JWT 0.48–0.51× raw and 1.10–1.20× Node, seal 0.42–0.45× raw and 0.98–1.06× Node;
-//! the goals (0.6×, 1.25×) need the SD-JWT request at ≤ 87 µs and the seal at ≤ 93 µs.
+//! by CPU: SD-JWT 0.48–0.51× raw and 1.10–1.17× Node, seal 0.42–0.45× raw and 0.98–1.06× Node.
+//! The goals need each request at ≤ 87 µs (0.6× raw binds; 1.25× Node needs ≤ 93–102 µs).
 //!
 //! Where the microseconds go (`--perf`, perf record --call-graph dwarf at 999 Hz on the
 //! pinned server; % of its samples, µs of a 108.8 µs SD-JWT request):
