@@ -46,6 +46,8 @@ pub struct Settings {
     pub ledger_min_free_mb: u64,
     /// Log one in this many successful requests (1: all; 0: none); failures always.
     pub request_log_sample: u32,
+    /// Tokio worker threads that serve requests.
+    pub workers: usize,
 }
 
 /// Log output format.
@@ -79,6 +81,8 @@ pub struct Layer {
     /// Log one in this many successful requests (1 = every request, 0 = none); requests
     /// answered 4xx or 5xx are always logged.
     pub request_log_sample: Option<u32>,
+    /// Worker threads serving requests [default: the number of cores].
+    pub workers: Option<usize>,
     /// The `[limits]` table.
     #[serde(default)]
     pub limits: LimitsLayer,
@@ -304,6 +308,9 @@ impl Settings {
             "0 to 1 TiB",
         )?;
         let sample = first!(layers, request_log_sample).unwrap_or(1);
+        let workers = first!(layers, workers).unwrap_or_else(default_workers);
+        let n = workers as u64;
+        range("workers", n, (1..=1024).contains(&n), "1 to 1024")?;
         let public_url = first!(layers, public_url).unwrap_or_else(|| DEFAULT_PUBLIC_URL.into());
         let scheme_ok = public_url.starts_with("http://") || public_url.starts_with("https://");
         if !scheme_ok
@@ -325,8 +332,14 @@ impl Settings {
             ledger_cache_mb: cache_mb,
             ledger_min_free_mb: min_free_mb,
             request_log_sample: sample,
+            workers,
         })
     }
+}
+
+/// Default worker threads: one per core the process may run on.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 #[cfg(test)]
@@ -422,6 +435,26 @@ mod tests {
         assert_eq!(s.ledger_cache_mb, DEFAULT_LEDGER_CACHE_MB);
         assert_eq!(s.ledger_min_free_mb, DEFAULT_MIN_FREE_MB);
         assert_eq!(s.request_log_sample, 1);
+        assert_eq!(s.workers, default_workers());
+    }
+
+    #[test]
+    fn workers_are_read_and_checked() {
+        let file = Layer::from_toml("e.toml".as_ref(), "workers = 3\n").unwrap();
+        assert_eq!(Settings::resolve(&[&file]).unwrap().workers, 3);
+        let flags = Layer {
+            workers: Some(1),
+            ..Layer::default()
+        };
+        assert_eq!(Settings::resolve(&[&flags, &file]).unwrap().workers, 1);
+        let zero = Layer {
+            workers: Some(0),
+            ..Layer::default()
+        };
+        assert!(matches!(
+            Settings::resolve(&[&zero]),
+            Err(SettingsError::OutOfRange { key: "workers", .. })
+        ));
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub struct ServeArgs {
     /// Log one in N successful requests (1 = all, 0 = none); failures are always logged [default: 1].
     #[arg(long, env = "ELICENSE_REQUEST_LOG_SAMPLE")]
     request_log_sample: Option<u32>,
+    /// Worker threads serving requests [default: the number of cores].
+    #[arg(long, env = "ELICENSE_WORKERS")]
+    workers: Option<usize>,
 }
 
 /// `serve`: the HTTP API, until SIGINT or SIGTERM.
@@ -140,6 +143,7 @@ pub fn serve(
             min_free_mb: args.ledger_min_free_mb,
         },
         request_log_sample: args.request_log_sample,
+        workers: args.workers,
     };
     let settings = Settings::resolve(&[&flags, &file]).map_err(|e| Failure {
         hint: Some(
@@ -215,7 +219,10 @@ pub fn serve(
                 }
             })?
     };
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.workers)
+        .enable_all()
+        .build()?;
     let bind = settings.bind.clone();
     let events = ledger.size();
     runtime.block_on(async move {
