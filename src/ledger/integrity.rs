@@ -186,7 +186,7 @@ pub fn verify_dir(
 }
 
 /// The check on an open database.
-pub fn verify_db(
+fn verify_db(
     db: &sled::Db,
     origin: &str,
     verifiers: &[NoteVerifier],

@@ -1049,8 +1049,9 @@ impl Ledger {
         Ok(out)
     }
 
-    /// The raw database, for the integrity checker and for tests that tamper with it.
-    pub fn db(&self) -> Result<sled::Db, LedgerError> {
+    /// The raw database, for the integrity checker. Not public: how the ledger stores its
+    /// data is its own business (tests that tamper open a closed ledger's directory).
+    pub(crate) fn db(&self) -> Result<sled::Db, LedgerError> {
         Ok(self.store()?.db.clone())
     }
 }
