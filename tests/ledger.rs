@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use common::tamper_closed_ledger;
 use elicense::ledger::checkpoint::{self, Checkpoint, NoteSigner, NoteVerifier};
-use elicense::ledger::integrity::{verify_ledger, IntegrityError};
+use elicense::ledger::integrity::{verify_dir, verify_ledger, IntegrityError};
 use elicense::ledger::merkle::{self, Hash};
 use elicense::ledger::store::LIST_CAPACITY;
 use elicense::ledger::{
@@ -118,12 +121,9 @@ fn checkpoint_key(size: u64) -> Vec<u8> {
 /// The raw stored bytes of event `seq`.
 fn stored_event_bytes(ledger: &Ledger, seq: u64) -> Vec<u8> {
     ledger
-        .db()
-        .unwrap()
-        .get(event_key(seq))
+        .event_bytes(seq)
         .unwrap()
         .unwrap_or_else(|| panic!("event {seq} not stored"))
-        .to_vec()
 }
 
 /// RFC 9162 §2.1.1 leaf hash, computed here rather than by the crate.
@@ -1288,7 +1288,7 @@ fn signed_checkpoints_verify_with_the_ledger() {
     )
     .unwrap();
     // The ledger itself refuses to store one ahead of what is on disk; written into the
-    // database behind its back, the checker finds it.
+    // closed ledger's database behind its back, the checker finds it.
     assert!(matches!(
         ledger.store_checkpoint(31, &ahead),
         Err(elicense::ledger::LedgerError::BeyondLog {
@@ -1296,30 +1296,32 @@ fn signed_checkpoints_verify_with_the_ledger() {
             durable: 30
         })
     ));
-    ledger
-        .db()
-        .unwrap()
-        .insert(checkpoint_key(31), ahead.as_bytes())
-        .unwrap();
-    let err = verify_ledger(&ledger, ORIGIN, std::slice::from_ref(&verifier)).unwrap_err();
-    assert!(
-        matches!(err, IntegrityError::CheckpointMismatch { size: 31 }),
-        "{err:?}"
-    );
-    ledger.db().unwrap().remove(checkpoint_key(31)).unwrap();
     let wrong_root = checkpoint::sign_checkpoint(
         &Checkpoint::new(ORIGIN, 20, ledger.root_at(19).unwrap()),
         &signer,
     )
     .unwrap();
+    drop(ledger);
+    tamper_closed_ledger(dir.path(), |db| {
+        db.insert(checkpoint_key(31), ahead.as_bytes()).unwrap()
+    });
+    let err = verify_dir(dir.path(), ORIGIN, std::slice::from_ref(&verifier)).unwrap_err();
+    assert!(
+        matches!(err, IntegrityError::CheckpointMismatch { size: 31 }),
+        "{err:?}"
+    );
+    tamper_closed_ledger(dir.path(), |db| db.remove(checkpoint_key(31)).unwrap());
+    let ledger = open(dir.path());
     ledger.store_checkpoint(20, &wrong_root).unwrap();
     let err = verify_ledger(&ledger, ORIGIN, std::slice::from_ref(&verifier)).unwrap_err();
     assert!(
         matches!(err, IntegrityError::CheckpointMismatch { size: 20 }),
         "{err:?}"
     );
-    ledger.db().unwrap().remove(checkpoint_key(20)).unwrap();
+    drop(ledger);
+    tamper_closed_ledger(dir.path(), |db| db.remove(checkpoint_key(20)).unwrap());
     // A checkpoint stored under another size than it states.
+    let ledger = open(dir.path());
     let (_, note7) = &notes[1];
     ledger.store_checkpoint(8, note7).unwrap();
     let err = verify_ledger(&ledger, ORIGIN, std::slice::from_ref(&verifier)).unwrap_err();
@@ -1327,7 +1329,10 @@ fn signed_checkpoints_verify_with_the_ledger() {
         matches!(err, IntegrityError::CheckpointMismatch { size: 8 }),
         "{err:?}"
     );
-    ledger.db().unwrap().remove(checkpoint_key(8)).unwrap();
+    drop(ledger);
+    tamper_closed_ledger(dir.path(), |db| db.remove(checkpoint_key(8)).unwrap());
+    verify_dir(dir.path(), ORIGIN, std::slice::from_ref(&verifier)).unwrap();
+    let ledger = open(dir.path());
     verify_ledger(&ledger, ORIGIN, &[verifier]).unwrap();
 }
 
@@ -1481,8 +1486,8 @@ fn check(
     }
 }
 
-/// Copies the base ledger, tampers with the copy through `ledger.db()`, reopens it and
-/// runs the checker.
+/// Copies the closed base ledger, tampers with the copy's database, and runs the checker on
+/// the copy's directory, as `elicense ledger verify` does.
 fn tampered(
     base_dir: &Path,
     base: &Base,
@@ -1490,13 +1495,8 @@ fn tampered(
 ) -> Result<(), IntegrityError> {
     let copy = tempfile::tempdir().unwrap();
     copy_dir(base_dir, copy.path());
-    {
-        let ledger = open(copy.path());
-        tamper(&ledger.db().unwrap());
-        ledger.db().unwrap().flush().unwrap();
-    }
-    let ledger = open(copy.path());
-    verify_ledger(&ledger, ORIGIN, std::slice::from_ref(&base.verifier)).map(|_| ())
+    tamper_closed_ledger(copy.path(), tamper);
+    verify_dir(copy.path(), ORIGIN, std::slice::from_ref(&base.verifier)).map(|_| ())
 }
 
 #[test]

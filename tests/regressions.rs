@@ -275,7 +275,7 @@ fn a_reason_cannot_contradict_the_administrative_status() {
 
 #[test]
 fn ledger_verify_checks_the_stored_size_not_the_open_ledger() {
-    use elicense::ledger::integrity::{verify_db, IntegrityError};
+    use elicense::ledger::integrity::{verify_dir, IntegrityError};
     use elicense::ledger::Ledger;
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(dir.path()).unwrap();
@@ -286,14 +286,13 @@ fn ledger_verify_checks_the_stored_size_not_the_open_ledger() {
     ledger
         .record_issued(&id, slot, "digest", "test", 1)
         .unwrap();
-    verify_db(&ledger.db().unwrap(), "o", &[]).unwrap();
-    ledger
-        .db()
-        .unwrap()
-        .insert(b"msize", &99u64.to_be_bytes())
-        .unwrap();
+    drop(ledger);
+    verify_dir(dir.path(), "o", &[]).unwrap();
+    tamper_closed_ledger(dir.path(), |db| {
+        db.insert(b"msize", &99u64.to_be_bytes()).unwrap()
+    });
     assert!(matches!(
-        verify_db(&ledger.db().unwrap(), "o", &[]),
+        verify_dir(dir.path(), "o", &[]),
         Err(IntegrityError::SizeMismatch {
             stored: 99,
             found: 1

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{crate_dir, private_copy, private_fixture_keys, FIXED_AT};
+use common::{crate_dir, private_copy, private_fixture_keys, tamper_closed_ledger, FIXED_AT};
 use elicense::issue::{status_list_uri, IssuedLicence, Issuer};
 use elicense::jose::Es256Signer;
 use elicense::keys::{AgencyKey, KeyStore};
@@ -607,6 +607,7 @@ fn qr_and_print_are_for_the_issuing_agency_only() {
 
 #[test]
 fn ledger_keeps_seals_and_its_check_covers_them() {
+    use elicense::ledger::integrity::verify_dir;
     let w = world();
     for (case, _, issued) in &w.cases[..4] {
         assert_eq!(
@@ -616,38 +617,37 @@ fn ledger_keeps_seals_and_its_check_covers_them() {
         );
     }
     let verifiers: [elicense::ledger::checkpoint::NoteVerifier; 0] = [];
-    let report =
-        elicense::ledger::integrity::verify_db(&w.ledger.db().unwrap(), "x", &verifiers).unwrap();
+    let World {
+        ledger,
+        _data: data,
+        cases,
+        ..
+    } = w;
+    // Closed, so its database can be changed behind its back.
+    drop(ledger);
+    let report = verify_dir(data.path(), "x", &verifiers).unwrap();
     assert_eq!(report.licences, 4);
     // A seal stored under another licence, or for none, is named.
-    let first = w.cases[0].2.id.to_string();
-    let second = w.cases[1].2.seal.clone();
+    let first = cases[0].2.id.to_string();
+    let second = cases[1].2.seal.clone();
     let mut key = b"s".to_vec();
     key.extend_from_slice(first.as_bytes());
-    w.ledger
-        .db()
-        .unwrap()
-        .insert(&key, second.as_bytes())
-        .unwrap();
-    let e = elicense::ledger::integrity::verify_db(&w.ledger.db().unwrap(), "x", &verifiers)
-        .unwrap_err();
+    tamper_closed_ledger(data.path(), |db| {
+        db.insert(&key, second.as_bytes()).unwrap()
+    });
+    let e = verify_dir(data.path(), "x", &verifiers).unwrap_err();
     assert!(e.to_string().contains("names another licence"), "{e}");
-    w.ledger
-        .db()
-        .unwrap()
-        .insert(&key, b"EL1:junk".as_slice())
-        .unwrap();
-    let e = elicense::ledger::integrity::verify_db(&w.ledger.db().unwrap(), "x", &verifiers)
-        .unwrap_err();
+    tamper_closed_ledger(data.path(), |db| {
+        db.insert(&key, b"EL1:junk".as_slice()).unwrap()
+    });
+    let e = verify_dir(data.path(), "x", &verifiers).unwrap_err();
     assert!(e.to_string().contains("does not decode"), "{e}");
-    w.ledger.db().unwrap().remove(&key).unwrap();
-    w.ledger
-        .db()
-        .unwrap()
-        .insert(b"s1.2.156.3005.2.1001.none", second.as_bytes())
-        .unwrap();
-    let e = elicense::ledger::integrity::verify_db(&w.ledger.db().unwrap(), "x", &verifiers)
-        .unwrap_err();
+    tamper_closed_ledger(data.path(), |db| {
+        db.remove(&key).unwrap();
+        db.insert(b"s1.2.156.3005.2.1001.none", second.as_bytes())
+            .unwrap()
+    });
+    let e = verify_dir(data.path(), "x", &verifiers).unwrap_err();
     assert!(
         e.to_string().contains("belongs to no issued licence"),
         "{e}"

@@ -6,8 +6,8 @@ use clap::{Args, Subcommand};
 use elicense::issue::{status_list_uri, Issuer};
 use elicense::jose::b64_encode;
 use elicense::keys::KeyStore;
-use elicense::ledger::checkpoint::{sign_checkpoint, Checkpoint};
-use elicense::ledger::integrity::verify_db;
+use elicense::ledger::checkpoint::{sign_checkpoint, Checkpoint, NoteVerifier};
+use elicense::ledger::integrity::{verify_dir, IntegrityError, IntegrityReport};
 use elicense::ledger::storage::ReadOnlyCopy;
 use elicense::ledger::{Action, AdminStatus, Ledger, LedgerError, Reason, StorageCause};
 use elicense::licence::codes::Uscc;
@@ -122,7 +122,7 @@ pub fn open_ledger_with(
 }
 
 /// A ledger opened for reading: from a temporary copy when its directory is read-only (a
-/// backup, a mounted snapshot), which sled cannot open in place.
+/// backup, a mounted snapshot), which the database cannot open in place.
 pub struct ReadLedger {
     ledger: Ledger,
     _copy: Option<ReadOnlyCopy>,
@@ -179,38 +179,42 @@ pub fn open_ledger_for_reading(data: &Path) -> Result<ReadLedger, Failure> {
     }
 }
 
-/// The raw database in `data`, for `ledger verify` (which trusts nothing the ledger keeps in
-/// memory and works on a ledger too damaged to open); from a copy if `data` is read-only.
-fn open_db_for_reading(data: &Path) -> Result<(sled::Db, Option<ReadOnlyCopy>), Failure> {
-    let open = |dir: &Path| {
+/// `ledger verify`'s check of the ledger in `data`, straight on its stored data (it trusts
+/// nothing a ledger keeps in memory and works on a ledger too damaged to open); on a copy if
+/// `data` is read-only. The outer error is a ledger that could not be opened at all.
+fn verify_for_reading(
+    data: &Path,
+    origin: &str,
+    verifiers: &[NoteVerifier],
+) -> Result<Result<IntegrityReport, IntegrityError>, Failure> {
+    let check = |dir: &Path| {
         if let Ok(removed) = elicense::ledger::storage::remove_unfinished_snapshots(dir) {
             for name in removed {
-                eprintln!("note: removed {name}, a snapshot sled left unfinished (it would stop the ledger from opening; the log holds everything in it)");
+                eprintln!("note: removed {name}, a snapshot the database left unfinished (it would stop the ledger from opening; the log holds everything in it)");
             }
         }
-        sled::Config::new()
-            .path(dir)
-            .open()
-            .map_err(|e| elicense::ledger::store::db_error(dir, e))
+        verify_dir(dir, origin, verifiers)
     };
-    match open(data) {
-        Ok(db) => Ok((db, None)),
-        Err(e) if cannot_write(&e) => {
+    match check(data) {
+        Err(IntegrityError::Open(e)) if cannot_write(&e) => {
             note_copy(data);
             let copy = ReadOnlyCopy::of(data)?;
-            let db = open(copy.path()).map_err(|e| Failure {
-                hint: None,
-                error: Box::new(e),
-            })?;
-            Ok((db, Some(copy)))
+            match check(copy.path()) {
+                Err(IntegrityError::Open(e)) => Err(Failure {
+                    hint: None,
+                    error: e,
+                }),
+                checked => Ok(checked),
+            }
         }
-        Err(e) => Err(Failure {
+        Err(IntegrityError::Open(e)) => Err(Failure {
             hint: Some(
                 "while `elicense serve` runs it holds the ledger: stop it first, or check its log with GET /v1/ledger/checkpoint and proofs"
                     .into(),
             ),
-            error: Box::new(e),
+            error: e,
         }),
+        checked => Ok(checked),
     }
 }
 
@@ -329,9 +333,8 @@ pub fn ledger(
                 "pass --data DIR, or issue a licence first",
             ));
         }
-        let (db, _copy) = open_db_for_reading(data)?;
         let verifiers: Vec<_> = keys.ledger_verifier()?.into_iter().collect();
-        return match verify_db(&db, origin, &verifiers) {
+        return match verify_for_reading(data, origin, &verifiers)? {
             Ok(r) => {
                 println!(
                     "ledger OK: {} events, {} licences, {} checkpoints verified; root {}",

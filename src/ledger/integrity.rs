@@ -5,9 +5,11 @@
 use super::checkpoint::{self, NoteVerifier};
 use super::event::{Event, EventFormatError, EventKind, LicenceRecord, TransitionError};
 use super::merkle::{self, Hash};
-use super::store::Ledger;
+use super::storage;
+use super::store::{self, Ledger};
 use crate::jose::b64u_encode;
 use std::collections::HashMap;
+use std::path::Path;
 
 /// What a clean check covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +34,10 @@ pub enum IntegrityError {
     /// The ledger could not be read.
     #[error("the ledger could not be read")]
     Ledger(#[source] Box<super::LedgerError>),
+    /// [`verify_dir`] could not open the database in the directory (held by another
+    /// process, read-only, missing …): nothing was checked.
+    #[error("the ledger's database could not be opened")]
+    Open(#[source] Box<super::LedgerError>),
     /// A sequence number has no event.
     #[error("event {seq} is missing (deleted?)")]
     EventMissing {
@@ -154,9 +160,33 @@ pub fn verify_ledger(
     verify_db(&db, origin, verifiers)
 }
 
-/// [`verify_ledger`] on the raw database: works even when the ledger would not open
-/// (a corrupt record, say), and trusts nothing the ledger keeps in memory.
-pub fn verify_db(
+/// [`verify_ledger`] on the ledger stored in `dir`, which must not be open: reads the
+/// database itself, so it works even when the ledger would not open (a corrupt record, say)
+/// and trusts nothing a ledger keeps in memory. Snapshots the database left unfinished are
+/// removed first, as opening a [`Ledger`] does. [`IntegrityError::Open`] if the database
+/// cannot be opened (its [`LedgerError::storage_cause`](super::LedgerError::storage_cause)
+/// names why).
+pub fn verify_dir(
+    dir: &Path,
+    origin: &str,
+    verifiers: &[NoteVerifier],
+) -> Result<IntegrityReport, IntegrityError> {
+    match storage::remove_unfinished_snapshots(dir) {
+        Ok(removed) if !removed.is_empty() => tracing::warn!(
+            target: "elicense::ledger",
+            files = ?removed,
+            "removed unfinished sled snapshots before checking the ledger"
+        ),
+        // A directory this process cannot change: opening it fails below with the cause.
+        Ok(_) | Err(_) => {}
+    }
+    let db = store::open_db(&sled::Config::new().path(dir), dir)
+        .map_err(|e| IntegrityError::Open(Box::new(e)))?;
+    verify_db(&db, origin, verifiers)
+}
+
+/// The check on an open database.
+fn verify_db(
     db: &sled::Db,
     origin: &str,
     verifiers: &[NoteVerifier],

@@ -896,6 +896,20 @@ impl Ledger {
             })
     }
 
+    /// The bytes stored for event `seq`, if it is on disk: what its leaf hash is computed
+    /// over (RFC 9162 §2.1.1), for a check independent of [`Ledger::event`]'s parsing.
+    pub fn event_bytes(&self, seq: u64) -> Result<Option<Vec<u8>>, LedgerError> {
+        if seq >= self.size() {
+            return Ok(None);
+        }
+        let v = self
+            .store()?
+            .db
+            .get(event_key(seq))
+            .map_err(|e| self.db_error(e))?;
+        Ok(v.map(|v| v.to_vec()))
+    }
+
     /// The events about one licence that are on disk, oldest first.
     pub fn history(&self, licence_id: &str) -> Result<Vec<Event>, LedgerError> {
         // Events are few per licence but not indexed by licence: follow the log back from
@@ -1035,14 +1049,15 @@ impl Ledger {
         Ok(out)
     }
 
-    /// The raw database, for the integrity checker and for tests that tamper with it.
-    pub fn db(&self) -> Result<sled::Db, LedgerError> {
+    /// The raw database, for the integrity checker. Not public: how the ledger stores its
+    /// data is its own business (tests that tamper open a closed ledger's directory).
+    pub(crate) fn db(&self) -> Result<sled::Db, LedgerError> {
         Ok(self.store()?.db.clone())
     }
 }
 
 /// A sled error met using the ledger in `dir`, naming the storage cause when there is one.
-pub fn db_error(dir: &Path, e: sled::Error) -> LedgerError {
+pub(crate) fn db_error(dir: &Path, e: sled::Error) -> LedgerError {
     match StorageCause::of_sled(&e, dir) {
         Some(cause) => LedgerError::Storage {
             cause,
@@ -1071,10 +1086,21 @@ fn open_store(dir: &Path, options: &LedgerOptions) -> Result<Store, LedgerError>
         .path(dir)
         .cache_capacity(options.cache_bytes)
         .flush_every_ms(Some(1000));
+    let db = open_db(&config, dir)?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| db_error(dir, e.into()))?;
+    let log = std::fs::File::open(dir.join("db")).map_err(|e| db_error(dir, e.into()))?;
+    Ok(Store { db, log })
+}
+
+/// Opens the database `config` describes (in `dir`), retrying a held lock for up to 2 s:
+/// sled's background threads can hold it for a moment after a previous handle was dropped.
+pub(crate) fn open_db(config: &sled::Config, dir: &Path) -> Result<sled::Db, LedgerError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    let db = loop {
+    loop {
         match config.open() {
-            Ok(db) => break db,
+            Ok(db) => return Ok(db),
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock")
                     && std::time::Instant::now() < deadline =>
@@ -1083,12 +1109,7 @@ fn open_store(dir: &Path, options: &LedgerOptions) -> Result<Store, LedgerError>
             }
             Err(e) => return Err(db_error(dir, e)),
         }
-    };
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| db_error(dir, e.into()))?;
-    let log = std::fs::File::open(dir.join("db")).map_err(|e| db_error(dir, e.into()))?;
-    Ok(Store { db, log })
+    }
 }
 
 /// The writer's state as it is on disk.

@@ -90,5 +90,25 @@ pub fn private_copy(src: &Path) -> (tempfile::TempDir, KeyStore) {
 pub fn private_fixture_keys() -> (tempfile::TempDir, KeyStore) {
     private_copy(&crate_dir().join("fixtures/keys"))
 }
+
+/// Changes the database of the closed ledger in `dir` behind its back, as someone with write
+/// access to its files would, and flushes. The ledger must have been dropped: sled's threads
+/// may hold the directory's lock a moment longer, so a held lock is waited for (up to 2 s).
+pub fn tamper_closed_ledger<T>(dir: &Path, tamper: impl FnOnce(&sled::Db) -> T) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let db = loop {
+        match sled::open(dir) {
+            Ok(db) => break db,
+            Err(e) if std::time::Instant::now() >= deadline => {
+                panic!("the ledger in {} is still open: {e}", dir.display())
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    };
+    let out = tamper(&db);
+    db.flush().unwrap();
+    out
+}
+
 pub mod binary;
 pub mod server;
