@@ -28,6 +28,7 @@ pub mod keys;
 pub mod ledger;
 pub mod licence;
 pub mod metrics;
+pub mod note;
 pub mod pki;
 pub mod print;
 pub mod publish;
