@@ -58,7 +58,6 @@
 use crate::jose::b64_decode;
 use crate::jose::b64_encode;
 use crate::jose::KeyError;
-use crate::ledger::checkpoint::CheckpointError;
 
 pub mod key;
 
@@ -373,7 +372,7 @@ fn check_unambiguous(verifiers: &[NoteVerifier]) -> Result<(), NoteError> {
 // Errors
 // ---------------------------------------------------------------------------------------
 
-/// Why a note, a key or a signed checkpoint was rejected.
+/// Why a note or a key was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NoteError {
@@ -489,17 +488,6 @@ pub enum NoteError {
     /// A signing key was rejected, or signing failed.
     #[error("signing key: {0}")]
     Key(#[source] KeyError),
-    /// The verified text is not a valid checkpoint.
-    #[error("the note text is not a valid checkpoint: {0}")]
-    Checkpoint(#[from] CheckpointError),
-    /// The verified checkpoint is from another log.
-    #[error("the checkpoint's origin is {found:?}, expected {expected:?}")]
-    OriginMismatch {
-        /// The origin expected.
-        expected: String,
-        /// The origin found.
-        found: String,
-    },
 }
 
 #[cfg(test)]

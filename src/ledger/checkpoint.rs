@@ -199,9 +199,12 @@ pub enum CheckpointError {
 ///
 /// tlog-checkpoint §Signatures: the log's key name SHOULD match the origin line; that is
 /// left to the caller, who names the signer.
-pub fn sign_checkpoint(checkpoint: &Checkpoint, signer: &NoteSigner) -> Result<String, NoteError> {
+pub fn sign_checkpoint(
+    checkpoint: &Checkpoint,
+    signer: &NoteSigner,
+) -> Result<String, SignedCheckpointError> {
     checkpoint.validate()?;
-    sign_note(&checkpoint.to_body(), signer)
+    Ok(sign_note(&checkpoint.to_body(), signer)?)
 }
 
 /// A checkpoint from a signed note that [`verify_note`] accepted, with the expected origin.
@@ -236,16 +239,36 @@ pub fn open_checkpoint(
     note: &str,
     origin: &str,
     verifiers: &[NoteVerifier],
-) -> Result<VerifiedCheckpoint, NoteError> {
+) -> Result<VerifiedCheckpoint, SignedCheckpointError> {
     let note = verify_note(note, verifiers)?;
     let checkpoint = Checkpoint::parse_body(note.text())?;
     if checkpoint.origin != origin {
-        return Err(NoteError::OriginMismatch {
+        return Err(SignedCheckpointError::OriginMismatch {
             expected: origin.to_owned(),
             found: checkpoint.origin,
         });
     }
     Ok(VerifiedCheckpoint { checkpoint, note })
+}
+
+/// Why a checkpoint could not be signed, or a signed checkpoint was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignedCheckpointError {
+    /// The note is malformed, unsigned by a known key, or a key failed.
+    #[error(transparent)]
+    Note(#[from] NoteError),
+    /// The (verified) note text is not a valid checkpoint.
+    #[error("the note text is not a valid checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// The verified checkpoint is from another log.
+    #[error("the checkpoint's origin is {found:?}, expected {expected:?}")]
+    OriginMismatch {
+        /// The origin expected.
+        expected: String,
+        /// The origin found.
+        found: String,
+    },
 }
 
 #[cfg(test)]
@@ -306,7 +329,7 @@ mod tests {
         // The expected origin is enforced.
         assert!(matches!(
             open_checkpoint(REKOR_NOTE, "rekor.sigstore.dev", &[rekor]),
-            Err(NoteError::OriginMismatch { .. })
+            Err(SignedCheckpointError::OriginMismatch { .. })
         ));
     }
 
@@ -337,19 +360,19 @@ mod tests {
         let bad = Checkpoint::new("two\nlines", 1, root(0));
         assert_eq!(
             sign_checkpoint(&bad, &s).unwrap_err(),
-            NoteError::Checkpoint(CheckpointError::ControlCharacter { line: 1 })
+            SignedCheckpointError::Checkpoint(CheckpointError::ControlCharacter { line: 1 })
         );
         let mut bad = Checkpoint::new("o", 1, root(0));
         bad.extensions.push(String::new());
         assert_eq!(
             sign_checkpoint(&bad, &s).unwrap_err(),
-            NoteError::Checkpoint(CheckpointError::EmptyLine { line: 4 })
+            SignedCheckpointError::Checkpoint(CheckpointError::EmptyLine { line: 4 })
         );
         // A signed note whose text is not a checkpoint.
         let note = sign_note("hello\n", &s).unwrap();
         assert_eq!(
             open_checkpoint(&note, "hello", &[s.verifier()]).unwrap_err(),
-            NoteError::Checkpoint(CheckpointError::TooFewLines { found: 1 })
+            SignedCheckpointError::Checkpoint(CheckpointError::TooFewLines { found: 1 })
         );
     }
 
