@@ -196,8 +196,8 @@ impl KeyStore {
     pub fn ledger_signer(
         &self,
         origin: &str,
-    ) -> Result<crate::ledger::checkpoint::NoteSigner, KeyStoreError> {
-        use crate::ledger::checkpoint::NoteSigner;
+    ) -> Result<crate::note::NoteSigner, KeyStoreError> {
+        use crate::note::NoteSigner;
         let key_path = self.dir.join(LEDGER_KEY);
         if !key_path.exists() {
             let (signer, der) =
@@ -224,10 +224,10 @@ impl KeyStore {
     /// The ledger's public verifier key, if the ledger key exists.
     pub fn ledger_verifier(
         &self,
-    ) -> Result<Option<crate::ledger::checkpoint::NoteVerifier>, KeyStoreError> {
+    ) -> Result<Option<crate::note::NoteVerifier>, KeyStoreError> {
         let path = self.dir.join(LEDGER_VKEY);
         match fs::read_to_string(&path) {
-            Ok(text) => crate::ledger::checkpoint::NoteVerifier::from_vkey(text.trim())
+            Ok(text) => crate::note::NoteVerifier::from_vkey(text.trim())
                 .map(Some)
                 .map_err(|_| KeyStoreError::NotPem {
                     path,
