@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod note;
 pub mod pki;
 pub mod print;
+pub mod profile;
 pub mod publish;
 pub mod qr;
 pub mod salt;
