@@ -4,9 +4,39 @@
 //! Pure format code: no I/O, no clock. The licence model (`crate::licence`) knows
 //! nothing of the encoding; this module maps it.
 
-use crate::licence::{Licence, HOLDER_ID, HOLDER_NAME, LICENCE_ID};
+use crate::jose::Jwk;
+use crate::licence::{Licence, HOLDER_ID, HOLDER_NAME};
 use crate::sdjwt::Member;
 use serde_json::Value;
+
+pub use crate::licence::LICENCE_ID;
+
+/// `typ` of an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc).
+pub const TYP: &str = "dc+sd-jwt";
+
+/// Claim name of the issuer URI.
+pub const ISS: &str = "iss";
+/// Claim name of the issuance time (seconds since the epoch).
+pub const IAT: &str = "iat";
+/// Claim name of the start of validity.
+pub const NBF: &str = "nbf";
+/// Claim name of the end of validity (exclusive); absent for a permanent licence.
+pub const EXP: &str = "exp";
+/// Claim name of the verifiable credential type.
+pub const VCT: &str = "vct";
+/// Claim name of the holder key confirmation (RFC 7800).
+pub const CNF: &str = "cnf";
+/// Claim name of the Token Status List reference.
+pub const STATUS: &str = "status";
+
+/// The registered claims: always in the signed payload, never selectively disclosable,
+/// and read from the payload only (a disclosure may not reuse these names).
+pub const REGISTERED: [&str; 8] = [ISS, IAT, NBF, EXP, VCT, LICENCE_ID, CNF, STATUS];
+
+/// The `cnf` claim binding the holder key: `{"jwk": <public JWK>}` (RFC 7800 §3.2).
+pub fn cnf(holder_key: &Jwk) -> Value {
+    serde_json::json!({ "jwk": holder_key.to_public() })
+}
 
 impl Licence {
     /// The licence's claims for an SD-JWT VC: registered claims (and the status
@@ -28,25 +58,22 @@ impl Licence {
         status: Option<&crate::status_list::StatusReference>,
     ) -> Vec<Member> {
         let mut m = Vec::with_capacity(10 + self.fields.len());
-        m.push(Member::plain("iss", iss));
-        m.push(Member::plain("iat", iat));
-        m.push(Member::plain("nbf", self.not_before));
+        m.push(Member::plain(ISS, iss));
+        m.push(Member::plain(IAT, iat));
+        m.push(Member::plain(NBF, self.not_before));
         if let Some(exp) = self.not_after {
-            m.push(Member::plain("exp", exp));
+            m.push(Member::plain(EXP, exp));
         }
-        m.push(Member::plain("vct", self.licence_type.vct()));
+        m.push(Member::plain(VCT, self.licence_type.vct()));
         m.push(Member::plain(LICENCE_ID, self.id.to_string()));
         if let Some(status) = status {
             m.push(Member::plain(
-                "status",
+                STATUS,
                 serde_json::to_value(status).unwrap_or(Value::Null),
             ));
         }
         if let Some(k) = &self.holder_key {
-            m.push(Member::plain(
-                "cnf",
-                serde_json::json!({ "jwk": k.to_public() }),
-            ));
+            m.push(Member::plain(CNF, cnf(k)));
         }
         m.push(Member::disclosable(HOLDER_NAME, self.holder_name));
         m.push(Member::disclosable(HOLDER_ID, self.holder_id.as_str()));
