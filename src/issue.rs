@@ -11,8 +11,8 @@ use crate::seal::{self, SealClaims};
 use crate::status_list::{self, StatusList, StatusListError, StatusReference, TokenClaims};
 use serde_json::{Map, Value};
 
-/// `typ` of an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc).
-pub const SD_JWT_VC_TYP: &str = "dc+sd-jwt";
+/// `typ` of an SD-JWT VC (draft-ietf-oauth-sd-jwt-vc); the profile's [`crate::profile::TYP`].
+pub use crate::profile::TYP as SD_JWT_VC_TYP;
 
 /// An agency ready to sign: its key, certificate chain and prebuilt JOSE header.
 #[derive(Debug)]

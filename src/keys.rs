@@ -193,11 +193,8 @@ impl KeyStore {
 
     /// The ledger's checkpoint signer for log `origin`, created (key 0600, vkey beside
     /// it) on first use.
-    pub fn ledger_signer(
-        &self,
-        origin: &str,
-    ) -> Result<crate::ledger::checkpoint::NoteSigner, KeyStoreError> {
-        use crate::ledger::checkpoint::NoteSigner;
+    pub fn ledger_signer(&self, origin: &str) -> Result<crate::note::NoteSigner, KeyStoreError> {
+        use crate::note::NoteSigner;
         let key_path = self.dir.join(LEDGER_KEY);
         if !key_path.exists() {
             let (signer, der) =
@@ -222,12 +219,10 @@ impl KeyStore {
     }
 
     /// The ledger's public verifier key, if the ledger key exists.
-    pub fn ledger_verifier(
-        &self,
-    ) -> Result<Option<crate::ledger::checkpoint::NoteVerifier>, KeyStoreError> {
+    pub fn ledger_verifier(&self) -> Result<Option<crate::note::NoteVerifier>, KeyStoreError> {
         let path = self.dir.join(LEDGER_VKEY);
         match fs::read_to_string(&path) {
-            Ok(text) => crate::ledger::checkpoint::NoteVerifier::from_vkey(text.trim())
+            Ok(text) => crate::note::NoteVerifier::from_vkey(text.trim())
                 .map(Some)
                 .map_err(|_| KeyStoreError::NotPem {
                     path,

@@ -5,11 +5,9 @@ pub mod codes;
 pub mod identifier;
 
 use crate::jose::Jwk;
-use crate::sdjwt::Member;
 use codes::{CodeError, HolderCode};
 use identifier::{IdentifierError, LicenceId};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use time::{Date, OffsetDateTime, UtcOffset};
 
@@ -436,55 +434,6 @@ impl LicenceRequest {
     }
 }
 
-impl Licence {
-    /// The licence's claims for an SD-JWT VC: registered claims (and the status
-    /// reference, if any) visible, holder data and face fields selectively disclosable.
-    pub fn claims(
-        &self,
-        iss: &str,
-        iat: i64,
-        status: Option<&crate::status_list::StatusReference>,
-    ) -> Vec<Member> {
-        self.clone().into_claims(iss, iat, status)
-    }
-
-    /// [`claims`](Self::claims), moving the licence's strings instead of copying them.
-    pub fn into_claims(
-        self,
-        iss: &str,
-        iat: i64,
-        status: Option<&crate::status_list::StatusReference>,
-    ) -> Vec<Member> {
-        let mut m = Vec::with_capacity(10 + self.fields.len());
-        m.push(Member::plain("iss", iss));
-        m.push(Member::plain("iat", iat));
-        m.push(Member::plain("nbf", self.not_before));
-        if let Some(exp) = self.not_after {
-            m.push(Member::plain("exp", exp));
-        }
-        m.push(Member::plain("vct", self.licence_type.vct()));
-        m.push(Member::plain(LICENCE_ID, self.id.to_string()));
-        if let Some(status) = status {
-            m.push(Member::plain(
-                "status",
-                serde_json::to_value(status).unwrap_or(Value::Null),
-            ));
-        }
-        if let Some(k) = &self.holder_key {
-            m.push(Member::plain(
-                "cnf",
-                serde_json::json!({ "jwk": k.to_public() }),
-            ));
-        }
-        m.push(Member::disclosable(HOLDER_NAME, self.holder_name));
-        m.push(Member::disclosable(HOLDER_ID, self.holder_id.as_str()));
-        for (spec, v) in self.fields {
-            m.push(Member::disclosable(spec.key, Value::String(v)));
-        }
-        m
-    }
-}
-
 /// Formats seconds since the epoch as an RFC 3339 time in China time.
 pub fn format_time(secs: i64) -> String {
     OffsetDateTime::from_unix_timestamp(secs)
@@ -572,10 +521,10 @@ pub enum RequestError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn request() -> LicenceRequest {
+    pub(crate) fn request() -> LicenceRequest {
         serde_json::from_value(serde_json::json!({
             "type": "business_licence",
             "serial": "000123",
@@ -594,18 +543,8 @@ mod tests {
         .unwrap()
     }
 
-    fn agency() -> codes::Uscc {
+    pub(crate) fn agency() -> codes::Uscc {
         codes::Uscc::parse("91350100M000100Y43").unwrap()
-    }
-
-    #[test]
-    fn valid_request_builds_claims() {
-        let l = request().validate(&agency()).unwrap();
-        assert_eq!(l.not_before, 1_709_222_400); // 2024-03-01T00:00+08:00
-        assert_eq!(l.not_after, Some(1_709_222_400 + 7305 * 86400)); // 2044-03-01T00:00+08:00
-        let claims = l.claims("https://x", 1, None);
-        assert!(claims.iter().any(|m| m.name == "exp" && !m.disclosable));
-        assert!(claims.iter().any(|m| m.name == HOLDER_ID && m.disclosable));
     }
 
     #[test]
@@ -655,17 +594,5 @@ mod tests {
         ] {
             assert!(parse_date(bad).is_none(), "{bad}");
         }
-    }
-
-    #[test]
-    fn permanent_licence_has_no_exp() {
-        let mut r = request();
-        r.valid_until = None;
-        let l = r.validate(&agency()).unwrap();
-        assert_eq!(l.not_after, None);
-        assert!(!l
-            .claims("https://x", 1, None)
-            .iter()
-            .any(|m| m.name == "exp"));
     }
 }

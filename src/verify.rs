@@ -264,17 +264,8 @@ struct Registered {
     status: Option<StatusReference>,
 }
 
-/// Claim names read from the signed payload only; a disclosure may not reuse them.
-const REGISTERED: [&str; 8] = [
-    "iss",
-    "iat",
-    "nbf",
-    "exp",
-    "vct",
-    "licence_id",
-    "cnf",
-    "status",
-];
+// Claim names read from the signed payload only; a disclosure may not reuse them.
+use crate::profile::REGISTERED;
 
 #[derive(serde::Deserialize)]
 struct Cnf {
@@ -362,7 +353,7 @@ impl Verifier {
             Some(k) => vec![k.signer.clone()],
             None => {
                 let header = jws.header();
-                if header.typ.as_deref() != Some(crate::issue::SD_JWT_VC_TYP) {
+                if header.typ.as_deref() != Some(crate::profile::TYP) {
                     return Err(VerifyError::WrongType {
                         typ: header.typ.clone(),
                     });

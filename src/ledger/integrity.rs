@@ -137,7 +137,7 @@ pub enum IntegrityError {
         size: u64,
         /// Why.
         #[source]
-        source: checkpoint::NoteError,
+        source: checkpoint::SignedCheckpointError,
     },
     /// A checkpoint whose root differs from the recomputed one.
     #[error("the signed checkpoint for size {size} has another root than the events produce: the log was rewritten")]
