@@ -13,6 +13,7 @@ pub use error::ApiError;
 mod ledger_api;
 pub mod openapi;
 mod public;
+pub use public::trust_list_document;
 mod ratelimit;
 
 use axum::extract::{DefaultBodyLimit, State};

@@ -458,6 +458,46 @@ fn offline_verifier_agrees_with_the_server_under_node() {
     assert!(count("pass") >= 12, "too few node tests ran: {stdout}");
 }
 
+/// `fixtures/verdicts/table.json`: the golden verdicts of the Rust verifier (made and checked
+/// by tests/verdict_table.rs).
+fn golden_table() -> PathBuf {
+    crate_dir().join("fixtures/verdicts/table.json")
+}
+
+/// How many cases the golden table has.
+fn golden_cases() -> usize {
+    let table: Value =
+        serde_json::from_str(&std::fs::read_to_string(golden_table()).unwrap()).unwrap();
+    table["cases"].as_array().unwrap().len()
+}
+
+/// Runs `web/offline.js` under `node --test` on every case of the golden verdict table: the
+/// same verdict and reason code as the Rust verifier.
+#[test]
+fn offline_verifier_gives_the_golden_verdicts_under_node() {
+    if !tools_ready(false) {
+        return;
+    }
+    let out = Command::new("node")
+        .arg("--test")
+        .arg(crate_dir().join("tests/browser/verdicts.test.mjs"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "node --test verdicts.test.mjs failed");
+    let checked = stdout
+        .lines()
+        .filter(|l| l.trim_start_matches("# ").starts_with("VERDICT node "))
+        .count();
+    assert_eq!(
+        checked,
+        golden_cases(),
+        "golden table cases checked under Node"
+    );
+    assert!(stdout.lines().any(|l| l.trim() == "# fail 0"), "{stdout}");
+}
+
 /// The page in headless Chromium: scanner keystrokes, paste, photo, language, offline.
 #[test]
 fn counter_page_in_headless_chromium() {
@@ -485,6 +525,7 @@ fn counter_page_in_headless_chromium() {
         "camera": camera,
         "profile": work.path().join("chromium-profile"),
         "chromium": chromium(),
+        "table": golden_table(),
     });
     let cases_path = work.path().join("cases.json");
     std::fs::write(&cases_path, cases.to_string()).unwrap();
@@ -567,12 +608,22 @@ fn counter_page_in_headless_chromium() {
         "offline_tampered",
         "offline_sd_jwt",
         "offline_stale_lists",
+        "golden_table_offline",
     ] {
         assert!(
             passed.contains(&case),
             "case {case} did not pass: {passed:?}"
         );
     }
+    let checked = lines
+        .iter()
+        .filter(|l| l.starts_with("VERDICT chromium "))
+        .count();
+    assert_eq!(
+        checked,
+        golden_cases(),
+        "golden table cases checked in Chromium"
+    );
     let shots_taken: Vec<&str> = lines
         .iter()
         .filter_map(|l| l.strip_prefix("SCREENSHOT "))
