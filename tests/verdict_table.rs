@@ -370,7 +370,7 @@ fn table(verifier: &Verifier, cases: &[Case]) -> Value {
                   tests/browser/run.mjs (web/offline.js); regenerate with \
                   UPDATE_GOLDEN=1 cargo test --test verdict_table",
         "trust_list": elicense::server::trust_list_document(verifier.trust()),
-        "types": elicense::web::licence_types(),
+        "types": elicense::server::web::licence_types(),
         "cases": cases,
     })
 }
