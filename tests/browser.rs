@@ -16,6 +16,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use elicense::issue::{IssuedLicence, Issuer};
 use elicense::keys::{add_years, KeyStore};
 use elicense::ledger::{Action, Ledger};
@@ -23,7 +25,7 @@ use elicense::licence::codes::Uscc;
 use elicense::licence::LicenceRequest;
 use elicense::pki::AgencyIdentity;
 use elicense::publish::StatusPublisher;
-use elicense::server::{app, AppState};
+use elicense::server::AppState;
 use elicense::tokens::TokenStore;
 use elicense::verify::Verifier;
 use serde_json::{json, Value};
@@ -98,29 +100,17 @@ fn tools_ready(need_browser: bool) -> bool {
     false
 }
 
-/// The real server, stoppable.
+/// The real server (through the one test harness, `common::server`), stoppable.
 struct Server {
     url: String,
-    stop: Option<std::sync::mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    running: common::server::Running,
     _dirs: Vec<tempfile::TempDir>,
 }
 
 impl Server {
-    /// Stops accepting and drops every open connection (the runtime is shut down).
+    /// Stops accepting and closes every open connection.
     fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
+        self.running.stop();
     }
 }
 
@@ -174,7 +164,6 @@ fn start() -> (Server, Licences) {
 
     // The port first: the licences' status-list URIs name this server.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
 
     let ledger = Arc::new(Ledger::open(data.path()).unwrap());
@@ -221,25 +210,11 @@ fn start() -> (Server, Licences) {
     .issuers(issuers)
     .clock(unix_now)
     .build();
-    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let stop = tokio::task::spawn_blocking(move || stop_rx.recv());
-            tokio::select! {
-                r = axum::serve(listener, app(state)) => r.unwrap(),
-                _ = stop => {}
-            }
-        });
-        // Dropping the runtime drops the listener and every connection task.
-        rt.shutdown_timeout(Duration::from_secs(2));
-    });
+    let running = common::server::serve_on(listener, state);
     (
         Server {
             url,
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            running,
             _dirs: vec![keys, data],
         },
         Licences {
