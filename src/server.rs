@@ -11,9 +11,12 @@ pub(crate) use auth::Agency;
 pub(crate) use error::blocking;
 pub use error::ApiError;
 mod ledger_api;
+pub mod metrics;
 pub mod openapi;
 mod public;
+pub use public::trust_list_document;
 mod ratelimit;
+pub mod web;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -249,13 +252,8 @@ fn table(limits: &Limits) -> Vec<(Endpoint, Handler)> {
             post(agency::reinstate),
         ),
     ];
-    for (path, _) in crate::web::paths() {
-        table.push(e(
-            Method::GET,
-            path,
-            Access::Page,
-            crate::web::handler(path),
-        ));
+    for (path, _) in web::paths() {
+        table.push(e(Method::GET, path, Access::Page, web::handler(path)));
     }
     table
 }

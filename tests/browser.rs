@@ -16,6 +16,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use elicense::issue::{IssuedLicence, Issuer};
 use elicense::keys::{add_years, KeyStore};
 use elicense::ledger::{Action, Ledger};
@@ -23,7 +25,7 @@ use elicense::licence::codes::Uscc;
 use elicense::licence::LicenceRequest;
 use elicense::pki::AgencyIdentity;
 use elicense::publish::StatusPublisher;
-use elicense::server::{app, AppState};
+use elicense::server::AppState;
 use elicense::tokens::TokenStore;
 use elicense::verify::Verifier;
 use serde_json::{json, Value};
@@ -98,29 +100,17 @@ fn tools_ready(need_browser: bool) -> bool {
     false
 }
 
-/// The real server, stoppable.
+/// The real server (through the one test harness, `common::server`), stoppable.
 struct Server {
     url: String,
-    stop: Option<std::sync::mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    running: common::server::Running,
     _dirs: Vec<tempfile::TempDir>,
 }
 
 impl Server {
-    /// Stops accepting and drops every open connection (the runtime is shut down).
+    /// Stops accepting and closes every open connection.
     fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
+        self.running.stop();
     }
 }
 
@@ -174,7 +164,6 @@ fn start() -> (Server, Licences) {
 
     // The port first: the licences' status-list URIs name this server.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
 
     let ledger = Arc::new(Ledger::open(data.path()).unwrap());
@@ -221,25 +210,11 @@ fn start() -> (Server, Licences) {
     .issuers(issuers)
     .clock(unix_now)
     .build();
-    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let stop = tokio::task::spawn_blocking(move || stop_rx.recv());
-            tokio::select! {
-                r = axum::serve(listener, app(state)) => r.unwrap(),
-                _ = stop => {}
-            }
-        });
-        // Dropping the runtime drops the listener and every connection task.
-        rt.shutdown_timeout(Duration::from_secs(2));
-    });
+    let running = common::server::serve_on(listener, state);
     (
         Server {
             url,
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            running,
             _dirs: vec![keys, data],
         },
         Licences {
@@ -458,6 +433,46 @@ fn offline_verifier_agrees_with_the_server_under_node() {
     assert!(count("pass") >= 12, "too few node tests ran: {stdout}");
 }
 
+/// `fixtures/verdicts/table.json`: the golden verdicts of the Rust verifier (made and checked
+/// by tests/verdict_table.rs).
+fn golden_table() -> PathBuf {
+    crate_dir().join("fixtures/verdicts/table.json")
+}
+
+/// How many cases the golden table has.
+fn golden_cases() -> usize {
+    let table: Value =
+        serde_json::from_str(&std::fs::read_to_string(golden_table()).unwrap()).unwrap();
+    table["cases"].as_array().unwrap().len()
+}
+
+/// Runs `web/offline.js` under `node --test` on every case of the golden verdict table: the
+/// same verdict and reason code as the Rust verifier.
+#[test]
+fn offline_verifier_gives_the_golden_verdicts_under_node() {
+    if !tools_ready(false) {
+        return;
+    }
+    let out = Command::new("node")
+        .arg("--test")
+        .arg(crate_dir().join("tests/browser/verdicts.test.mjs"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "node --test verdicts.test.mjs failed");
+    let checked = stdout
+        .lines()
+        .filter(|l| l.trim_start_matches("# ").starts_with("VERDICT node "))
+        .count();
+    assert_eq!(
+        checked,
+        golden_cases(),
+        "golden table cases checked under Node"
+    );
+    assert!(stdout.lines().any(|l| l.trim() == "# fail 0"), "{stdout}");
+}
+
 /// The page in headless Chromium: scanner keystrokes, paste, photo, language, offline.
 #[test]
 fn counter_page_in_headless_chromium() {
@@ -485,6 +500,7 @@ fn counter_page_in_headless_chromium() {
         "camera": camera,
         "profile": work.path().join("chromium-profile"),
         "chromium": chromium(),
+        "table": golden_table(),
     });
     let cases_path = work.path().join("cases.json");
     std::fs::write(&cases_path, cases.to_string()).unwrap();
@@ -567,12 +583,22 @@ fn counter_page_in_headless_chromium() {
         "offline_tampered",
         "offline_sd_jwt",
         "offline_stale_lists",
+        "golden_table_offline",
     ] {
         assert!(
             passed.contains(&case),
             "case {case} did not pass: {passed:?}"
         );
     }
+    let checked = lines
+        .iter()
+        .filter(|l| l.starts_with("VERDICT chromium "))
+        .count();
+    assert_eq!(
+        checked,
+        golden_cases(),
+        "golden table cases checked in Chromium"
+    );
     let shots_taken: Vec<&str> = lines
         .iter()
         .filter_map(|l| l.strip_prefix("SCREENSHOT "))

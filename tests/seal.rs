@@ -17,7 +17,7 @@ use elicense::licence::identifier::LicenceId;
 use elicense::licence::{LicenceRequest, LicenceType};
 use elicense::qr::SealQr;
 use elicense::seal::{self, SealClaims};
-use elicense::server::{app, AppState};
+use elicense::server::AppState;
 use elicense::status_list::StatusReference;
 use elicense::tokens::TokenStore;
 use elicense::verify::{Options, StatusCheck, Verifier};
@@ -386,6 +386,7 @@ struct Server {
     url: String,
     tokens: TokenStore,
     w: World,
+    _running: common::server::Running,
 }
 
 fn start() -> Server {
@@ -403,20 +404,12 @@ fn start() -> Server {
     .issuers(issuers)
     .clock(|| FIXED_AT)
     .build();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app(state)).await.unwrap();
-        });
-    });
-    let addr = rx.recv().unwrap();
+    let running = common::server::serve(state);
     Server {
-        url: format!("http://{addr}"),
+        url: running.url.clone(),
         tokens,
         w,
+        _running: running,
     }
 }
 

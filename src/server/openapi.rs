@@ -123,7 +123,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
     use utoipa::openapi::{ContentBuilder, ResponseBuilder};
     let mut doc = ApiDoc::openapi();
-    for (path, content_type) in crate::web::paths() {
+    for (path, content_type) in super::web::paths() {
         let what = if path == "/" {
             "The counter verification page (窗口核验页面)".to_owned()
         } else {

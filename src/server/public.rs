@@ -235,7 +235,14 @@ pub(super) async fn status_list(
 /// `GET /v1/trust-list`: roots and issuer certificates with their `kid`.
 #[utoipa::path(get, path = "/v1/trust-list", tag = "public", responses((status = 200, description = "Root certificates and issuer certificates with kid, agency, validity and public JWK", body = serde_json::Value), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
 pub(super) async fn trust_list(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let trust = state.verifier.trust();
+    Json(trust_list_document(state.verifier.trust()))
+}
+
+/// The body of `GET /v1/trust-list` for `trust`: `{ "roots": [{ certificate, sha256 }],
+/// "issuers": [{ kid, name, code, iss, not_before(_unix), not_after(_unix), jwk,
+/// certificate }] }`, issuers sorted by agency and kid. The counter page's offline
+/// verifier (`web/offline.js`) checks seals against it.
+pub fn trust_list_document(trust: &crate::pki::TrustStore) -> Value {
     let roots: Vec<Value> = trust
         .roots()
         .map(|der| json!({ "certificate": b64_encode(der), "sha256": b64u_encode(sha256(der)) }))
@@ -261,7 +268,7 @@ pub(super) async fn trust_list(State(state): State<Arc<AppState>>) -> Json<Value
             })
         })
         .collect();
-    Json(json!({ "roots": roots, "issuers": issuers }))
+    json!({ "roots": roots, "issuers": issuers })
 }
 
 /// `GET /.well-known/jwt-vc-issuer/{path}`: SD-JWT VC issuer metadata for the issuer whose

@@ -1,10 +1,10 @@
 //! What the handlers share, built once with [`AppState::builder`].
 
+use super::metrics::Metrics;
 use super::{Limits, Ops};
 use crate::issue::Issuer;
 use crate::ledger::checkpoint::NoteSigner;
 use crate::ledger::Ledger;
-use crate::metrics::Metrics;
 use crate::publish::StatusPublisher;
 use crate::tokens::TokenStore;
 use crate::verify::Verifier;

@@ -4,7 +4,7 @@
 //
 // cases.json: { valid, revoked, suspended, expired, tampered: seal texts, sd_jwt, holder,
 // photo: PNG path, camera: Y4M video path (the fake camera), profile: fresh user-data-dir,
-// chromium: executable }.
+// chromium: executable, table: fixtures/verdicts/table.json }.
 // Prints "PASS name" / "FAIL name: why" per case, "SCREENSHOT path" per screenshot, and
 // "N passed, N failed" last; exits 1 if any case failed. Half-way it prints STOP_SERVER
 // and waits for a line "STOPPED" on standard input (the caller stops the server), then
@@ -14,6 +14,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { checkTable } from './verdict_table.mjs';
 
 const [url, casesFile, shotDir] = process.argv.slice(2);
 if (!url || !casesFile || !shotDir) {
@@ -351,6 +352,19 @@ await kase('offline_sd_jwt', async () => {
   });
   expectVerdict(v, 'needs_server', '需要联网核验', 'offline');
   await shot('15-sd-jwt-offline');
+});
+
+await kase('golden_table_offline', async () => {
+  // The golden verdict table, checked by the page's own /offline.js (the server is down:
+  // the module comes from the page, cached by the service worker).
+  const table = JSON.parse(fs.readFileSync(c.table, 'utf8'));
+  const results = await page.evaluate(
+    `(async () => (${checkTable.toString()})(${JSON.stringify(table)}, await import('/offline.js')))()`,
+  );
+  for (const r of results) console.log(`VERDICT chromium ${r.name} ${r.verdict} ${r.code ?? '-'}`);
+  const wrong = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.problems.join('; ')}`);
+  expect(results.length === table.cases.length, `${results.length} of ${table.cases.length} cases checked`);
+  expect(wrong.length === 0, wrong.join(' | '));
 });
 
 await kase('offline_camera', async () => {

@@ -1,5 +1,8 @@
 //! The real server on an ephemeral loopback port (real sled ledger in a temp dir, TEST keys
 //! made fresh), and a real HTTP client to drive it.
+//!
+//! Every test server runs through [`serve`] / [`serve_on`]: `elicense::server::serve`, the
+//! real accept loop with its connection limits and timeouts, on a runtime of its own.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -41,9 +44,68 @@ pub struct Server {
     pub data: PathBuf,
     /// The running service's state (its metrics, e.g. open connections).
     pub state: Arc<AppState>,
+    running: Running,
+    dirs: Option<(tempfile::TempDir, tempfile::TempDir)>,
+}
+
+/// `elicense::server::serve` running `state` on a thread with its own runtime; stopped (as on
+/// SIGTERM) by [`Running::stop`] or on drop.
+pub struct Running {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    dirs: Option<(tempfile::TempDir, tempfile::TempDir)>,
+}
+
+/// Serves `state` on a fresh loopback port.
+pub fn serve(state: Arc<AppState>) -> Running {
+    serve_on(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), state)
+}
+
+/// Serves `state` on `listener` (bound beforehand when the port must be known first, e.g.
+/// for the status-list URIs written into licences).
+pub fn serve_on(listener: std::net::TcpListener, state: Arc<AppState>) -> Running {
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let stop = async move {
+                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+            };
+            elicense::server::serve(listener, state, stop)
+                .await
+                .unwrap();
+        });
+        // Whatever is left (a connection past the drain deadline) goes with the runtime.
+        rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    });
+    Running {
+        url,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    }
+}
+
+impl Running {
+    /// Stops accepting, lets open connections finish (idle keep-alive ones are closed) and
+    /// waits for the server to be gone.
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// Default limits, rate limit off unless a test turns it on.
@@ -127,34 +189,17 @@ pub fn start_in(keys: &Path, data: &Path, limits: Limits) -> Server {
     ))
     .limits(limits)
     .build();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    let shared = state.clone();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let stop = async move {
-                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
-            };
-            elicense::server::serve(listener, state, stop)
-                .await
-                .unwrap();
-        });
-    });
-    let addr = rx.recv().unwrap();
+    let running = serve(state.clone());
     Server {
-        url: format!("http://{addr}"),
+        url: running.url.clone(),
         ledger,
         licences: Vec::new(),
         seals: Vec::new(),
         tokens,
         keys: keys.to_owned(),
         data: data.to_owned(),
-        state: shared,
-        stop: Some(stop_tx),
-        thread: Some(thread),
+        state,
+        running,
         dirs: None,
     }
 }
@@ -168,12 +213,7 @@ impl Server {
     }
 
     fn shutdown(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
+        self.running.stop();
     }
 }
 

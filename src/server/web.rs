@@ -37,48 +37,48 @@ const ASSETS: &[Asset] = &[
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
-        body: include_bytes!("../web/index.html"),
+        body: include_bytes!("../../web/index.html"),
     },
     Asset {
         path: "/app.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../web/app.js"),
+        body: include_bytes!("../../web/app.js"),
     },
     Asset {
         path: "/offline.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../web/offline.js"),
+        body: include_bytes!("../../web/offline.js"),
     },
     Asset {
         path: "/i18n.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../web/i18n.js"),
+        body: include_bytes!("../../web/i18n.js"),
     },
     Asset {
         path: "/vendor/jsQR.js",
         content_type: "text/javascript; charset=utf-8",
         // Third-party QR decoder (jsQR, Apache-2.0), unmodified: see web/vendor/README.md.
-        body: include_bytes!("../web/vendor/jsQR.js"),
+        body: include_bytes!("../../web/vendor/jsQR.js"),
     },
     Asset {
         path: "/sw.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../web/sw.js"),
+        body: include_bytes!("../../web/sw.js"),
     },
     Asset {
         path: "/style.css",
         content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../web/style.css"),
+        body: include_bytes!("../../web/style.css"),
     },
     Asset {
         path: "/icon.svg",
         content_type: "image/svg+xml",
-        body: include_bytes!("../web/icon.svg"),
+        body: include_bytes!("../../web/icon.svg"),
     },
     Asset {
         path: "/manifest.webmanifest",
         content_type: "application/manifest+json",
-        body: include_bytes!("../web/manifest.webmanifest"),
+        body: include_bytes!("../../web/manifest.webmanifest"),
     },
 ];
 
