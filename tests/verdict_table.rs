@@ -195,6 +195,24 @@ fn cases(i: &Issuers) -> Vec<Case> {
         2 * DAY,
         DAY as u64,
     );
+    // Out of date by 100 s: within the 300 s clock skew both verifiers grant, still fresh;
+    // out of date by 400 s: past it.
+    let within_skew_a = list(
+        &i.a,
+        &uri_a,
+        &[0, 1, 2],
+        NOW - DAY - 100,
+        30 * DAY,
+        DAY as u64,
+    );
+    let past_skew_a = list(
+        &i.a,
+        &uri_a,
+        &[0, 1, 2],
+        NOW - DAY - 400,
+        30 * DAY,
+        DAY as u64,
+    );
     // For A's URI, but signed by agency B.
     let by_b = list(&i.b, &uri_a, &[0, 1, 2], NOW - 3600, 7 * DAY, DAY as u64);
 
@@ -277,6 +295,20 @@ fn cases(i: &Issuers) -> Vec<Case> {
             "seal",
             &valid.seal,
             &[&stale_a],
+        ),
+        case(
+            "list_within_skew",
+            "the only list is 100 s past iat + ttl, within the clock skew: fresh",
+            "seal",
+            &valid.seal,
+            &[&within_skew_a],
+        ),
+        case(
+            "list_past_skew",
+            "the only list is 400 s past iat + ttl, past the clock skew: out of date",
+            "seal",
+            &valid.seal,
+            &[&past_skew_a],
         ),
         case(
             "stale_list_revoked",
@@ -500,6 +532,12 @@ fn covers_every_verdict_the_offline_verifier_must_agree_on(stored: &Value) {
     assert_eq!(of("suspended"), pair("invalid", "suspended"));
     assert_eq!(of("expired"), pair("invalid", "expired"));
     assert_eq!(of("forged"), pair("invalid", "untrusted_issuer"));
+    // The clock skew on a list's freshness is the same on both sides.
+    assert_eq!(of("list_within_skew"), pair("valid", ""));
+    assert_eq!(
+        of("list_past_skew"),
+        pair("status_unknown", "status_unavailable")
+    );
     assert_eq!(of("tampered"), pair("invalid", "bad_signature"));
     assert_eq!(
         of("stale_list"),

@@ -12,7 +12,7 @@
 // `offline: true`; a revoked, suspended, expired or not yet valid seal's answer also
 // carries the signature-checked licence as `licence`, and `status_as_of` /
 // `stale_list_as_of` give the time of the status list used or found out of date. A status list that is missing, not signed by the licence's agency, for
-// another list, or out of date (now ≥ exp or now ≥ iat + ttl) gives "status_unknown",
+// another list, or out of date (now - SKEW ≥ exp, or now - SKEW > iat + ttl) gives "status_unknown",
 // never "valid". Time is an argument (seconds since the epoch). Nothing here does I/O: the
 // caller passes the trust list, the licence types and a function that finds a cached
 // status-list token by its URI.
@@ -24,7 +24,7 @@ export const MAX_SEAL_CHARS = 4096;
 export const MAX_COMPRESSED = 3000;
 /** Largest inflated COSE_Sign1, bytes. */
 export const MAX_INFLATED = 8192;
-/** Allowed clock skew for the licence's own times, seconds (as the server). */
+/** Allowed clock skew for the licence's and the status list's times, seconds (as the server). */
 export const SKEW = 300;
 /** Longest status-list token looked at, characters. */
 export const MAX_STATUS_TOKEN = 4 * 1024 * 1024;
@@ -423,7 +423,8 @@ export function parseIdentifier(id) {
 /**
  * The status of entry `idx` from a `statuslist+jwt` token, if the token is usable for
  * `uri` at `now`: signed (ES256) by one of `keys` (trust-list issuers of the licence's own
- * agency), `sub` equal to `uri`, and fresh (now < exp, now < iat + ttl).
+ * agency), `sub` equal to `uri`, and fresh (now - SKEW < exp, now - SKEW <= iat + ttl, as
+ * the server's verifier).
  * Returns { status: 0..255, iat } or { unknown: "why" }.
  */
 export async function statusFromList(token, uri, idx, keys, now) {
@@ -464,10 +465,12 @@ export async function statusFromList(token, uri, idx, keys, now) {
     return { unknown: 'the cached status list was signed outside its certificate\'s validity' };
   }
   if (iat > now + SKEW) return { unknown: 'the cached status list is dated in the future' };
-  if (exp !== undefined && !(isUint(exp) && now < exp)) {
+  // The same clock skew as the server's verifier grants: a list is fresh while
+  // now - SKEW < exp and now - SKEW <= iat + ttl.
+  if (exp !== undefined && !(isUint(exp) && now - SKEW < exp)) {
     return { unknown: `the cached status list expired at ${formatTime(exp)}`, iat };
   }
-  if (ttl !== undefined && !(isUint(ttl) && now < iat + ttl)) {
+  if (ttl !== undefined && !(isUint(ttl) && now - SKEW <= iat + ttl)) {
     return { unknown: `the cached status list from ${formatTime(iat)} is out of date (ttl ${ttl} s)`, iat };
   }
   const bits = payload.status_list?.bits;
