@@ -14,6 +14,7 @@ mod ledger_api;
 pub mod metrics;
 pub mod openapi;
 mod public;
+pub mod schema;
 pub use public::trust_list_document;
 mod ratelimit;
 pub mod web;

@@ -27,7 +27,7 @@ pub(super) fn json_body<T: serde::de::DeserializeOwned>(
 }
 
 /// `POST /v1/licences` (agency): issue one licence, recorded in the ledger.
-#[utoipa::path(post, path = "/v1/licences", tag = "agency", security(("agency_token" = [])), request_body(content = crate::licence::LicenceRequest, content_type = "application/json"), responses((status = 201, description = "Issued and recorded: `licence_id` and `sd_jwt`", body = serde_json::Value), (status = 200, description = "The same request was recorded before (a retry after a lost answer): the licence recorded then, with `replayed: true`", body = serde_json::Value), (status = 503, description = "The ledger cannot take writes (`storage_full`, `storage_read_only`, …): the change may not be recorded; send the same request again once /readyz is 200", body = super::openapi::ErrorBody), (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody), (status = 403, description = "Not your licence, or no signing key for your agency", body = super::openapi::ErrorBody), (status = 400, description = "Invalid request", body = super::openapi::ErrorBody), (status = 409, description = "The identifier was issued from a different request: choose a new serial (or version)", body = super::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/licences", tag = "agency", security(("agency_token" = [])), request_body(content = crate::licence::LicenceRequest, content_type = "application/json"), responses((status = 201, description = "Issued and recorded: `licence_id` and `sd_jwt`", body = serde_json::Value), (status = 200, description = "The same request was recorded before (a retry after a lost answer): the licence recorded then, with `replayed: true`", body = serde_json::Value), (status = 503, description = "The ledger cannot take writes (`storage_full`, `storage_read_only`, …): the change may not be recorded; send the same request again once /readyz is 200", body = super::schema::ErrorBody), (status = 401, description = "No, unknown or revoked token", body = super::schema::ErrorBody), (status = 403, description = "Not your licence, or no signing key for your agency", body = super::schema::ErrorBody), (status = 400, description = "Invalid request", body = super::schema::ErrorBody), (status = 409, description = "The identifier was issued from a different request: choose a new serial (or version)", body = super::schema::ErrorBody)))]
 pub(super) async fn issue_licence(
     State(state): State<Arc<AppState>>,
     Agency(agency): Agency,
@@ -81,7 +81,7 @@ pub(super) struct BatchRequest {
 /// Each licence is recorded on its own, not the batch as a whole: after a crash or a lost
 /// answer some may be recorded and others not. Sending the same batch again is safe: those
 /// already recorded come back as they were (`replayed: true`), the rest are issued.
-#[utoipa::path(post, path = "/v1/licences/batch", tag = "agency", security(("agency_token" = [])), request_body(content = BatchRequest, content_type = "application/json"), responses((status = 201, description = "All issued: `results` lists each licence by index", body = serde_json::Value), (status = 200, description = "Some failed while recording: `results` gives each index a licence or an error", body = serde_json::Value), (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody), (status = 403, description = "Not your licence, or no signing key for your agency", body = super::openapi::ErrorBody), (status = 422, description = "Too many or no requests, or some invalid: nothing issued; `error.details` names each index", body = super::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/licences/batch", tag = "agency", security(("agency_token" = [])), request_body(content = BatchRequest, content_type = "application/json"), responses((status = 201, description = "All issued: `results` lists each licence by index", body = serde_json::Value), (status = 200, description = "Some failed while recording: `results` gives each index a licence or an error", body = serde_json::Value), (status = 401, description = "No, unknown or revoked token", body = super::schema::ErrorBody), (status = 403, description = "Not your licence, or no signing key for your agency", body = super::schema::ErrorBody), (status = 422, description = "Too many or no requests, or some invalid: nothing issued; `error.details` names each index", body = super::schema::ErrorBody)))]
 pub(super) async fn issue_batch(
     State(state): State<Arc<AppState>>,
     Agency(agency): Agency,
@@ -271,11 +271,11 @@ macro_rules! change_endpoint {
             request_body(content = ChangeRequest, content_type = "application/json", description = "Optional; an empty body is fine"),
             responses(
                 (status = 200, description = "Recorded in the ledger: the new state and the event's sequence number", body = serde_json::Value),
-                (status = 400, description = "Bad identifier, reason or note", body = super::openapi::ErrorBody),
-                (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody),
-                (status = 403, description = "Another agency's licence: nothing recorded", body = super::openapi::ErrorBody),
-                (status = 404, description = "Unknown licence", body = super::openapi::ErrorBody),
-                (status = 409, description = "Not allowed from the licence's current state", body = super::openapi::ErrorBody),
+                (status = 400, description = "Bad identifier, reason or note", body = super::schema::ErrorBody),
+                (status = 401, description = "No, unknown or revoked token", body = super::schema::ErrorBody),
+                (status = 403, description = "Another agency's licence: nothing recorded", body = super::schema::ErrorBody),
+                (status = 404, description = "Unknown licence", body = super::schema::ErrorBody),
+                (status = 409, description = "Not allowed from the licence's current state", body = super::schema::ErrorBody),
             ))]
         pub(super) async fn $name(
             state: State<Arc<AppState>>,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// `GET /v1/ledger/checkpoint`: the newest signed checkpoint (C2SP signed note), signing a
 /// fresh one first if the log grew and this service holds the log key.
-#[utoipa::path(get, path = "/v1/ledger/checkpoint", tag = "ledger", responses((status = 200, description = "The newest signed checkpoint (C2SP signed note)", content_type = "text/plain", body = String), (status = 404, description = "No checkpoint yet", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/ledger/checkpoint", tag = "ledger", responses((status = 200, description = "The newest signed checkpoint (C2SP signed note)", content_type = "text/plain", body = String), (status = 404, description = "No checkpoint yet", body = super::schema::ErrorBody), (status = 429, description = "Rate limited", body = super::schema::ErrorBody)))]
 pub(super) async fn ledger_checkpoint(
     State(state): State<Arc<AppState>>,
 ) -> Result<Response, ApiError> {
@@ -67,7 +67,7 @@ pub(super) fn proof_error(e: LedgerError) -> ApiError {
 }
 
 /// `GET /v1/ledger/proof/inclusion?seq=N[&size=M]`.
-#[utoipa::path(get, path = "/v1/ledger/proof/inclusion", tag = "ledger", params(("seq" = u64, Query, description = "Event sequence number"), ("size" = Option<u64>, Query, description = "Tree size (default: current)")), responses((status = 200, description = "RFC 9162 inclusion proof", body = serde_json::Value), (status = 400, description = "Bad query", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/ledger/proof/inclusion", tag = "ledger", params(("seq" = u64, Query, description = "Event sequence number"), ("size" = Option<u64>, Query, description = "Tree size (default: current)")), responses((status = 200, description = "RFC 9162 inclusion proof", body = serde_json::Value), (status = 400, description = "Bad query", body = super::schema::ErrorBody), (status = 429, description = "Rate limited", body = super::schema::ErrorBody)))]
 pub(super) async fn inclusion_proof(
     State(state): State<Arc<AppState>>,
     axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
@@ -104,7 +104,7 @@ pub(super) async fn inclusion_proof(
 }
 
 /// `GET /v1/ledger/proof/consistency?from=OLD&to=NEW`.
-#[utoipa::path(get, path = "/v1/ledger/proof/consistency", tag = "ledger", params(("from" = u64, Query, description = "Older tree size"), ("to" = u64, Query, description = "Newer tree size")), responses((status = 200, description = "RFC 9162 consistency proof", body = serde_json::Value), (status = 400, description = "Bad query", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/ledger/proof/consistency", tag = "ledger", params(("from" = u64, Query, description = "Older tree size"), ("to" = u64, Query, description = "Newer tree size")), responses((status = 200, description = "RFC 9162 consistency proof", body = serde_json::Value), (status = 400, description = "Bad query", body = super::schema::ErrorBody), (status = 429, description = "Rate limited", body = super::schema::ErrorBody)))]
 pub(super) async fn consistency_proof(
     State(state): State<Arc<AppState>>,
     axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,

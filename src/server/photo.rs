@@ -97,11 +97,11 @@ pub struct ScanInfo {
         (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"))),
     responses(
         (status = 200, description = "The verdict for the licence in the QR code, as `/v1/verify` gives it, plus `scan` (media type, width, height)", body = ImageVerdict),
-        (status = 400, description = "`corrupt_image`: a damaged or truncated PNG or JPEG", body = super::openapi::ErrorBody),
-        (status = 413, description = "`image_too_large`: too many bytes or pixels", body = super::openapi::ErrorBody),
-        (status = 415, description = "`unsupported_media_type` or `unsupported_image`: not a PNG or JPEG", body = super::openapi::ErrorBody),
-        (status = 422, description = "`no_qr_found`, `qr_unreadable` or `not_a_licence`", body = super::openapi::ErrorBody),
-        (status = 429, description = "Rate limited", body = super::openapi::ErrorBody),
+        (status = 400, description = "`corrupt_image`: a damaged or truncated PNG or JPEG", body = super::schema::ErrorBody),
+        (status = 413, description = "`image_too_large`: too many bytes or pixels", body = super::schema::ErrorBody),
+        (status = 415, description = "`unsupported_media_type` or `unsupported_image`: not a PNG or JPEG", body = super::schema::ErrorBody),
+        (status = 422, description = "`no_qr_found`, `qr_unreadable` or `not_a_licence`", body = super::schema::ErrorBody),
+        (status = 429, description = "Rate limited", body = super::schema::ErrorBody),
     ))]
 pub(super) async fn verify_image(
     State(state): State<Arc<AppState>>,

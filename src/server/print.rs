@@ -71,7 +71,7 @@ fn private(content_type: &'static str, body: impl IntoResponse) -> Response {
 /// `GET /v1/licences/{identifier}/qr[?format=svg|png]` (agency, own licences only).
 #[utoipa::path(get, path = "/v1/licences/{identifier}/qr", tag = "agency", security(("agency_token" = [])),
     params(("identifier" = String, Path, description = "GB/T 36904 licence identifier"), ("format" = Option<String>, Query, description = "`svg` (default) or `png`")),
-    responses((status = 200, description = "The licence's paper seal as a QR code (level Q)", content_type = "image/svg+xml", body = String), (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody), (status = 403, description = "Another agency's licence", body = super::openapi::ErrorBody), (status = 404, description = "Unknown licence, or no seal kept for it", body = super::openapi::ErrorBody), (status = 400, description = "Bad identifier or query", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "The licence's paper seal as a QR code (level Q)", content_type = "image/svg+xml", body = String), (status = 401, description = "No, unknown or revoked token", body = super::schema::ErrorBody), (status = 403, description = "Another agency's licence", body = super::schema::ErrorBody), (status = 404, description = "Unknown licence, or no seal kept for it", body = super::schema::ErrorBody), (status = 400, description = "Bad identifier or query", body = super::schema::ErrorBody)))]
 pub(super) async fn licence_qr(
     State(state): State<Arc<AppState>>,
     Agency(agency): Agency,
@@ -107,7 +107,7 @@ pub(super) async fn licence_qr(
 /// `GET /v1/licences/{identifier}/print` (agency, own licences only): the A4 page.
 #[utoipa::path(get, path = "/v1/licences/{identifier}/print", tag = "agency", security(("agency_token" = [])),
     params(("identifier" = String, Path, description = "GB/T 36904 licence identifier")),
-    responses((status = 200, description = "Printable A4 licence page (HTML) with the face fields in Chinese and English and the QR seal", content_type = "text/html", body = String), (status = 401, description = "No, unknown or revoked token", body = super::openapi::ErrorBody), (status = 403, description = "Another agency's licence", body = super::openapi::ErrorBody), (status = 404, description = "Unknown licence, or no seal kept for it", body = super::openapi::ErrorBody), (status = 400, description = "Bad identifier or query", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "Printable A4 licence page (HTML) with the face fields in Chinese and English and the QR seal", content_type = "text/html", body = String), (status = 401, description = "No, unknown or revoked token", body = super::schema::ErrorBody), (status = 403, description = "Another agency's licence", body = super::schema::ErrorBody), (status = 404, description = "Unknown licence, or no seal kept for it", body = super::schema::ErrorBody), (status = 400, description = "Bad identifier or query", body = super::schema::ErrorBody)))]
 pub(super) async fn licence_print(
     State(state): State<Arc<AppState>>,
     Agency(agency): Agency,

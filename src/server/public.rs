@@ -18,7 +18,7 @@ pub(super) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready: the ledger takes writes; gives its size (events on disk)", body = serde_json::Value), (status = 503, description = "Not ready: a ledger write failed and it is not reopened yet, or its filesystem is read-only or has less free space than `ledger.min_free_mb`; `error.code` names the cause (`storage_full`, `storage_read_only`, …) and `error.message` the remedy. Verification and status reads are still served.", body = super::openapi::NotReadyBody)))]
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready: the ledger takes writes; gives its size (events on disk)", body = serde_json::Value), (status = 503, description = "Not ready: a ledger write failed and it is not reopened yet, or its filesystem is read-only or has less free space than `ledger.min_free_mb`; `error.code` names the cause (`storage_full`, `storage_read_only`, …) and `error.message` the remedy. Verification and status reads are still served.", body = super::schema::NotReadyBody)))]
 pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let size = state.ledger.size();
     match not_ready(&state) {
@@ -92,7 +92,7 @@ pub(super) fn body_text(
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("bad_body", "the body is not UTF-8"))?;
     if content_type.starts_with("application/json") {
-        let r: super::openapi::VerifyRequest = serde_json::from_str(text).map_err(|e| {
+        let r: super::schema::VerifyRequest = serde_json::from_str(text).map_err(|e| {
             ApiError::bad_request("bad_json", format!("expected {{\"licence\": \"…\"}}: {e}"))
         })?;
         // A licence pasted from a file ends with the newline `issue --out` writes.
@@ -109,7 +109,7 @@ pub(super) fn body_text(
 }
 
 /// `POST /v1/verify`: 200 with the verdict for any readable request.
-#[utoipa::path(post, path = "/v1/verify", tag = "public", request_body(description = "A licence (SD-JWT VC, compact or JSON serialization) or presentation: as JSON `{\"licence\": …}` or the text itself as text/plain", content((super::openapi::VerifyRequest = "application/json"), (String = "text/plain"))), responses((status = 200, description = "The verdict: `valid`, `status_unknown` or `invalid` with a reason code; licence face fields when the signature holds", body = crate::verdict::Verdict), (status = 400, description = "Unreadable request", body = super::openapi::ErrorBody), (status = 413, description = "Body too large", body = super::openapi::ErrorBody), (status = 415, description = "Unsupported content type", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/verify", tag = "public", request_body(description = "A licence (SD-JWT VC, compact or JSON serialization) or presentation: as JSON `{\"licence\": …}` or the text itself as text/plain", content((super::schema::VerifyRequest = "application/json"), (String = "text/plain"))), responses((status = 200, description = "The verdict: `valid`, `status_unknown` or `invalid` with a reason code; licence face fields when the signature holds", body = crate::verdict::Verdict), (status = 400, description = "Unreadable request", body = super::schema::ErrorBody), (status = 413, description = "Body too large", body = super::schema::ErrorBody), (status = 415, description = "Unsupported content type", body = super::schema::ErrorBody), (status = 429, description = "Rate limited", body = super::schema::ErrorBody)))]
 pub(super) async fn verify(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -144,7 +144,7 @@ pub(super) async fn verify(
 const INLINE_VERIFY_MAX: usize = 16 * 1024;
 
 /// `GET /v1/licences/{identifier}/status`: the status only, never holder data.
-#[utoipa::path(get, path = "/v1/licences/{identifier}/status", tag = "public", params(("identifier" = String, Path, description = "GB/T 36904 licence identifier")), responses((status = 200, description = "The licence's state, since when and why — never holder data", body = serde_json::Value), (status = 400, description = "Not a valid identifier (the message names the expected check character)", body = super::openapi::ErrorBody), (status = 404, description = "No record of that licence", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/licences/{identifier}/status", tag = "public", params(("identifier" = String, Path, description = "GB/T 36904 licence identifier")), responses((status = 200, description = "The licence's state, since when and why — never holder data", body = serde_json::Value), (status = 400, description = "Not a valid identifier (the message names the expected check character)", body = super::schema::ErrorBody), (status = 404, description = "No record of that licence", body = super::schema::ErrorBody), (status = 429, description = "Rate limited", body = super::schema::ErrorBody)))]
 pub(super) async fn licence_status(
     State(state): State<Arc<AppState>>,
     Path(identifier): Path<String>,
@@ -170,7 +170,7 @@ pub(super) async fn licence_status(
 }
 
 /// `GET /v1/status-lists/{issuer}/{list}`: the signed Token Status List.
-#[utoipa::path(get, path = "/v1/status-lists/{issuer}/{list}", tag = "public", params(("issuer" = String, Path, description = "Issuing agency USCC"), ("list" = u32, Path, description = "List number")), responses((status = 200, description = "Signed Token Status List (`statuslist+jwt`), with ETag, Cache-Control from its ttl, and CORS", content_type = "application/statuslist+jwt", body = String), (status = 304, description = "Not modified (If-None-Match)"), (status = 400, description = "Bad list number", body = super::openapi::ErrorBody), (status = 404, description = "No such list", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/status-lists/{issuer}/{list}", tag = "public", params(("issuer" = String, Path, description = "Issuing agency USCC"), ("list" = u32, Path, description = "List number")), responses((status = 200, description = "Signed Token Status List (`statuslist+jwt`), with ETag, Cache-Control from its ttl, and CORS", content_type = "application/statuslist+jwt", body = String), (status = 304, description = "Not modified (If-None-Match)"), (status = 400, description = "Bad list number", body = super::schema::ErrorBody), (status = 404, description = "No such list", body = super::schema::ErrorBody), (status = 429, description = "Rate limited", body = super::schema::ErrorBody)))]
 pub(super) async fn status_list(
     State(state): State<Arc<AppState>>,
     Path((issuer, list)): Path<(String, String)>,
@@ -233,7 +233,7 @@ pub(super) async fn status_list(
 }
 
 /// `GET /v1/trust-list`: roots and issuer certificates with their `kid`.
-#[utoipa::path(get, path = "/v1/trust-list", tag = "public", responses((status = 200, description = "Root certificates and issuer certificates with kid, agency, validity and public JWK", body = serde_json::Value), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/trust-list", tag = "public", responses((status = 200, description = "Root certificates and issuer certificates with kid, agency, validity and public JWK", body = serde_json::Value), (status = 429, description = "Rate limited", body = super::schema::ErrorBody)))]
 pub(super) async fn trust_list(State(state): State<Arc<AppState>>) -> Json<Value> {
     Json(trust_list_document(state.verifier.trust()))
 }
@@ -274,7 +274,7 @@ pub fn trust_list_document(trust: &crate::pki::TrustStore) -> Value {
 /// `GET /.well-known/jwt-vc-issuer/{path}`: SD-JWT VC issuer metadata for the issuer whose
 /// `iss` has that path — its identifier and its keys as a JWK Set (each key with its `kid`
 /// and certificate in `x5c` (the root is in `/v1/trust-list`), so a verifier can still check it against the root).
-#[utoipa::path(get, path = "/.well-known/jwt-vc-issuer/{issuer_path}", tag = "public", params(("issuer_path" = String, Path, description = "The path of the issuer identifier `iss`, e.g. agencies/<USCC>")), responses((status = 200, description = "SD-JWT VC issuer metadata: `issuer` and `jwks`", body = serde_json::Value), (status = 404, description = "No such issuer", body = super::openapi::ErrorBody), (status = 429, description = "Rate limited", body = super::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/.well-known/jwt-vc-issuer/{issuer_path}", tag = "public", params(("issuer_path" = String, Path, description = "The path of the issuer identifier `iss`, e.g. agencies/<USCC>")), responses((status = 200, description = "SD-JWT VC issuer metadata: `issuer` and `jwks`", body = serde_json::Value), (status = 404, description = "No such issuer", body = super::schema::ErrorBody), (status = 429, description = "Rate limited", body = super::schema::ErrorBody)))]
 pub(super) async fn jwt_vc_issuer(
     State(state): State<Arc<AppState>>,
     Path(issuer_path): Path<String>,
