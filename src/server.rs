@@ -34,6 +34,9 @@ pub use state::{AppState, AppStateBuilder};
 /// Largest request body accepted (but for images, see [`crate::scan::MAX_IMAGE_BYTES`]).
 pub const MAX_BODY: usize = 128 * 1024;
 
+/// Free space on the ledger's filesystem below which the service is not ready, MiB.
+pub const DEFAULT_MIN_FREE_MB: u64 = 32;
+
 /// Readiness and request-log settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ops {
@@ -46,7 +49,7 @@ pub struct Ops {
 impl Default for Ops {
     fn default() -> Self {
         Self {
-            min_free_bytes: crate::settings::DEFAULT_MIN_FREE_MB << 20,
+            min_free_bytes: DEFAULT_MIN_FREE_MB << 20,
             request_log_sample: 1,
         }
     }

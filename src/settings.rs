@@ -14,8 +14,7 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 /// Default page cache of the ledger, MiB (sled's own default is 1 GiB).
 pub const DEFAULT_LEDGER_CACHE_MB: u64 = crate::ledger::store::DEFAULT_CACHE_BYTES >> 20;
-/// Default free space below which the service is not ready, MiB.
-pub const DEFAULT_MIN_FREE_MB: u64 = 32;
+pub use crate::server::DEFAULT_MIN_FREE_MB;
 /// Default log name of the ledger's checkpoints.
 pub const DEFAULT_LOG_ORIGIN: &str = "elicense.example/ledger";
 
