@@ -5,6 +5,7 @@ use crate::jose;
 use crate::licence::identifier::LicenceId;
 use crate::licence::LicenceType;
 use crate::pki::IssuerInfo;
+use crate::profile::{CNF, EXP, IAT, ISS, LICENCE_ID, NBF, STATUS, VCT};
 use crate::status_list::StatusReference;
 use serde_json::{Map, Value};
 
@@ -46,19 +47,19 @@ impl Registered {
             }
         }
         Ok(Self {
-            iss: string(p, "iss")?,
-            iat: number(p, "iat")?.ok_or(VerifyError::MissingClaim { name: "iat" })?,
-            nbf: number(p, "nbf")?.ok_or(VerifyError::MissingClaim { name: "nbf" })?,
-            exp: number(p, "exp")?,
-            vct: string(p, "vct")?,
-            licence_id: string(p, "licence_id")?,
+            iss: string(p, ISS)?,
+            iat: number(p, IAT)?.ok_or(VerifyError::MissingClaim { name: IAT })?,
+            nbf: number(p, NBF)?.ok_or(VerifyError::MissingClaim { name: NBF })?,
+            exp: number(p, EXP)?,
+            vct: string(p, VCT)?,
+            licence_id: string(p, LICENCE_ID)?,
             cnf: p
-                .remove("cnf")
+                .remove(CNF)
                 .map(serde_json::from_value)
                 .transpose()
                 .map_err(VerifyError::Claims)?,
             status: p
-                .remove("status")
+                .remove(STATUS)
                 .map(serde_json::from_value)
                 .transpose()
                 .map_err(VerifyError::Claims)?,

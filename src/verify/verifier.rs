@@ -73,7 +73,7 @@ impl<'a> Options<'a> {
 }
 
 // Claim names read from the signed payload only; a disclosure may not reuse them.
-use crate::profile::REGISTERED;
+use crate::profile::{self, REGISTERED};
 
 impl Options<'static> {
     /// Verify at `at` (seconds since the epoch), without key binding or status check.
@@ -188,7 +188,7 @@ impl Verifier {
         // whatever its claims look like. (Without a usable `iat`, trust is decided at the
         // verification time and the missing claim is reported next.)
         let signed_at = payload
-            .get("iat")
+            .get(profile::IAT)
             .and_then(Value::as_i64)
             .filter(|t| *t >= 0)
             .unwrap_or(opts.at);
