@@ -31,73 +31,28 @@ use crate::jose::b64u_encode;
 use crate::licence::codes::Uscc;
 use crate::licence::identifier::LicenceId;
 use crate::salt::{RandomPool, SaltSource as _};
-use crate::status_list::{Status, StatusList};
+use crate::status_list::Status;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-/// Entries per status list. Indices are drawn at random inside a list; a new list is
-/// opened when one is half full, so drawing stays cheap and indices reveal no order.
-pub const LIST_CAPACITY: u64 = 1 << 20;
-/// Fill level at which an issuer's next list is opened.
-const LIST_FILL_LIMIT: u64 = LIST_CAPACITY / 2;
-/// Bits per status-list entry: 0 valid, 1 revoked, 2 suspended.
-pub const STATUS_BITS: u8 = 2;
+mod layout;
+mod lists;
+mod open;
+mod readers;
+
+use layout::{
+    checkpoint_key, copy_key, event_key, hash_key, record_key, seal_key, slot_key, DbHashes,
+    SIZE_KEY,
+};
+use lists::{list_entry, ListState, LIST_FILL_LIMIT};
+pub use lists::{LIST_CAPACITY, STATUS_BITS};
+pub(crate) use open::{db_error, open_db};
+use open::{load_writer, open_store};
+
 /// sled's page cache unless configured: enough for the working set of a small server's
 /// ledger (records, recent events and hashes), and a bound on its memory.
 pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
-
-const SIZE_KEY: &[u8] = b"msize";
-
-fn event_key(seq: u64) -> [u8; 9] {
-    let mut k = [0u8; 9];
-    k[0] = b'e';
-    k[1..].copy_from_slice(&seq.to_be_bytes());
-    k
-}
-
-fn hash_key(index: u64) -> [u8; 9] {
-    let mut k = [0u8; 9];
-    k[0] = b'h';
-    k[1..].copy_from_slice(&index.to_be_bytes());
-    k
-}
-
-fn prefixed(prefix: u8, id: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + id.len());
-    k.push(prefix);
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-fn record_key(id: &str) -> Vec<u8> {
-    prefixed(b'l', id)
-}
-
-fn seal_key(id: &str) -> Vec<u8> {
-    prefixed(b's', id)
-}
-
-fn copy_key(id: &str) -> Vec<u8> {
-    prefixed(b't', id)
-}
-
-fn slot_key(issuer: &str, list: u32, idx: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(2 + issuer.len() + 12);
-    k.push(b'i');
-    k.extend_from_slice(issuer.as_bytes());
-    k.push(0);
-    k.extend_from_slice(&list.to_be_bytes());
-    k.extend_from_slice(&idx.to_be_bytes());
-    k
-}
-
-fn checkpoint_key(size: u64) -> [u8; 9] {
-    let mut k = [0u8; 9];
-    k[0] = b'c';
-    k[1..].copy_from_slice(&size.to_be_bytes());
-    k
-}
 
 /// Where a licence's status lives: list `list` of its issuer, entry `idx`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,42 +95,6 @@ impl Default for LedgerOptions {
     fn default() -> Self {
         Self {
             cache_bytes: DEFAULT_CACHE_BYTES,
-        }
-    }
-}
-
-/// One issuer list's allocation and its durable statuses, kept in memory.
-#[derive(Debug)]
-struct ListState {
-    /// One bit per index: allocated (reserved or recorded, durable or not).
-    used: Vec<u64>,
-    count: u64,
-    /// The statuses readers may see (sign, serve): durable changes only.
-    statuses: StatusList,
-}
-
-impl ListState {
-    fn new() -> Result<Self, LedgerError> {
-        Ok(Self {
-            used: vec![0; (LIST_CAPACITY / 64) as usize],
-            count: 0,
-            statuses: StatusList::new(STATUS_BITS, LIST_CAPACITY as usize)
-                .map_err(LedgerError::StatusList)?,
-        })
-    }
-
-    fn is_used(&self, idx: u64) -> bool {
-        self.used
-            .get((idx / 64) as usize)
-            .is_some_and(|w| w & (1 << (idx % 64)) != 0)
-    }
-
-    fn mark(&mut self, idx: u64) {
-        if let Some(w) = self.used.get_mut((idx / 64) as usize) {
-            if *w & (1 << (idx % 64)) == 0 {
-                *w |= 1 << (idx % 64);
-                self.count += 1;
-            }
         }
     }
 }
@@ -267,27 +186,6 @@ pub struct Ledger {
     /// Held by whoever applies pending events (a flush leader, a checkpoint write, a
     /// recovery), so there is only ever one batch in `applying`.
     apply: Mutex<()>,
-}
-
-/// Reads stored Merkle hashes from sled.
-struct DbHashes<'a>(&'a sled::Db);
-
-impl HashReader for DbHashes<'_> {
-    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, MerkleError> {
-        indexes
-            .iter()
-            .map(|&i| {
-                let v = self
-                    .0
-                    .get(hash_key(i))
-                    .map_err(|e| MerkleError::Read(Box::new(e)))?
-                    .ok_or(MerkleError::MissingHash { index: i })?;
-                v.as_ref()
-                    .try_into()
-                    .map_err(|_| MerkleError::MissingHash { index: i })
-            })
-            .collect()
-    }
 }
 
 impl Ledger {
@@ -824,169 +722,12 @@ impl Ledger {
             })
     }
 
-    /// The licence's record, if it was issued here, as it is on disk.
-    pub fn record(&self, licence_id: &str) -> Result<Option<LicenceRecord>, LedgerError> {
-        if let Some(durable) = self.masks().visible(licence_id) {
-            return Ok(durable);
-        }
-        let stored = self.stored_record(&self.store()?.db, licence_id)?;
-        // A change staged and applied since the first look is not durable yet.
-        if let Some(durable) = self.masks().visible(licence_id) {
-            return Ok(durable);
-        }
-        Ok(stored)
-    }
-
-    /// Whether readers may see what is stored beside `licence_id`'s issuance (its seal and
-    /// copy): not while the issuance itself is not durable.
-    fn issuance_visible(&self, licence_id: &str) -> bool {
-        !matches!(self.masks().visible(licence_id), Some(None))
-    }
-
-    fn stored_text(&self, key: &[u8], licence_id: &str) -> Result<Option<String>, LedgerError> {
-        if !self.issuance_visible(licence_id) {
-            return Ok(None);
-        }
-        let v = self.store()?.db.get(key).map_err(|e| self.db_error(e))?;
-        if !self.issuance_visible(licence_id) {
-            return Ok(None);
-        }
-        v.map(|v| {
-            String::from_utf8(v.to_vec()).map_err(|_| LedgerError::Corrupt {
-                what: format!("the stored copy of {licence_id} is not text"),
-            })
-        })
-        .transpose()
-    }
-
-    /// The paper seal kept with the licence's issuance, if it was issued with one.
-    pub fn seal(&self, licence_id: &str) -> Result<Option<String>, LedgerError> {
-        self.stored_text(&seal_key(licence_id), licence_id)
-    }
-
-    /// The licence as issued, if it was issued with its copy kept.
-    pub fn issued_copy(&self, licence_id: &str) -> Result<Option<IssuedCopy>, LedgerError> {
-        self.stored_text(&copy_key(licence_id), licence_id)?
-            .map(|t| {
-                serde_json::from_str(&t).map_err(|e| LedgerError::CorruptRecord {
-                    key: format!("t{licence_id}"),
-                    source: e,
-                })
-            })
-            .transpose()
-    }
-
-    /// The event at `seq`, if it is on disk.
-    pub fn event(&self, seq: u64) -> Result<Option<Event>, LedgerError> {
-        if seq >= self.size() {
-            return Ok(None);
-        }
-        let Some(v) = self
-            .store()?
-            .db
-            .get(event_key(seq))
-            .map_err(|e| self.db_error(e))?
-        else {
-            return Ok(None);
-        };
-        Event::from_bytes(&v)
-            .map(Some)
-            .map_err(|e| LedgerError::Corrupt {
-                what: format!("event {seq}: {e}"),
-            })
-    }
-
-    /// The bytes stored for event `seq`, if it is on disk: what its leaf hash is computed
-    /// over (RFC 9162 §2.1.1), for a check independent of [`Ledger::event`]'s parsing.
-    pub fn event_bytes(&self, seq: u64) -> Result<Option<Vec<u8>>, LedgerError> {
-        if seq >= self.size() {
-            return Ok(None);
-        }
-        let v = self
-            .store()?
-            .db
-            .get(event_key(seq))
-            .map_err(|e| self.db_error(e))?;
-        Ok(v.map(|v| v.to_vec()))
-    }
-
-    /// The events about one licence that are on disk, oldest first.
-    pub fn history(&self, licence_id: &str) -> Result<Vec<Event>, LedgerError> {
-        // Events are few per licence but not indexed by licence: follow the log back from
-        // the record's last event would need back-links; a scan is fine for an audit view.
-        let size = self.size();
-        let store = self.store()?;
-        let mut out = Vec::new();
-        for item in store.db.range(event_key(0)..event_key(size)) {
-            let (_, v) = item.map_err(|e| self.db_error(e))?;
-            let e = Event::from_bytes(&v).map_err(|e| LedgerError::Corrupt {
-                what: format!("event: {e}"),
-            })?;
-            if e.licence_id == licence_id {
-                out.push(e);
-            }
-        }
-        Ok(out)
-    }
-
-    /// The status list `list` of `issuer` as it stands on disk (a copy).
-    pub fn status_list(&self, issuer: &Uscc, list: u32) -> Option<StatusList> {
-        self.writer()
-            .lists
-            .get(&(issuer.as_str().to_owned(), list))
-            .map(|l| l.statuses.clone())
-    }
-
-    /// The lists changed since the last call, as `(issuer, list)`; every list that has an
-    /// entry counts as changed at open. Publishers re-sign just these, so any number of
-    /// changes between two calls share one signature.
-    pub fn take_changed_lists(&self) -> Vec<(String, u32)> {
-        std::mem::take(&mut self.writer().changed)
-            .into_iter()
-            .collect()
-    }
-
-    /// Whether `issuer`'s list `list` has changes no publisher has signed yet.
-    pub fn list_changed(&self, issuer: &str, list: u32) -> bool {
-        self.writer().changed.contains(&(issuer.to_owned(), list))
-    }
-
-    /// Marks lists as changed again (a publisher could not sign them yet).
-    pub fn mark_lists_changed(&self, lists: impl IntoIterator<Item = (String, u32)>) {
-        self.writer().changed.extend(lists);
-    }
-
-    /// The status lists each issuer has, as `(issuer, list)`.
-    pub fn lists(&self) -> Vec<(String, u32)> {
-        let mut v: Vec<_> = self.writer().lists.keys().cloned().collect();
-        v.sort();
-        v
-    }
-
     fn within_log(&self, size: u64) -> Result<Arc<Store>, LedgerError> {
         let durable = self.size();
         if size > durable {
             return Err(LedgerError::BeyondLog { size, durable });
         }
         self.store()
-    }
-
-    /// The Merkle tree head (RFC 9162 MTH) at `size` (at most [`size`](Self::size)).
-    pub fn root_at(&self, size: u64) -> Result<Hash, LedgerError> {
-        let store = self.within_log(size)?;
-        merkle::tree_hash(size, &DbHashes(&store.db)).map_err(LedgerError::Merkle)
-    }
-
-    /// Inclusion proof of event `seq` in the tree of `size` events.
-    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
-        let store = self.within_log(size)?;
-        merkle::inclusion_proof(seq, size, &DbHashes(&store.db)).map_err(LedgerError::Merkle)
-    }
-
-    /// Consistency proof between tree sizes `old` and `new`.
-    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
-        let store = self.within_log(new)?;
-        merkle::consistency_proof(old, new, &DbHashes(&store.db)).map_err(LedgerError::Merkle)
     }
 
     /// Stores a signed checkpoint for tree size `size` (durably) and returns the note now
@@ -1018,177 +759,4 @@ impl Ledger {
         self.writer().unsynced_checkpoints.remove(&size);
         Ok(kept)
     }
-
-    fn checkpoint_visible(&self, size: u64) -> bool {
-        let w = self.writer();
-        size <= w.durable && !w.unsynced_checkpoints.contains(&size)
-    }
-
-    /// The newest stored checkpoint on disk, as `(size, signed note)`.
-    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, LedgerError> {
-        let store = self.store()?;
-        for item in store.db.scan_prefix(b"c").rev() {
-            let (size, note) = stored_checkpoint(&self.dir, item)?;
-            if self.checkpoint_visible(size) {
-                return Ok(Some((size, note)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Every stored checkpoint on disk, as `(size, signed note)`, oldest first.
-    pub fn checkpoints(&self) -> Result<Vec<(u64, String)>, LedgerError> {
-        let store = self.store()?;
-        let mut out = Vec::new();
-        for item in store.db.scan_prefix(b"c") {
-            let (size, note) = stored_checkpoint(&self.dir, item)?;
-            if self.checkpoint_visible(size) {
-                out.push((size, note));
-            }
-        }
-        Ok(out)
-    }
-
-    /// The raw database, for the integrity checker. Not public: how the ledger stores its
-    /// data is its own business (tests that tamper open a closed ledger's directory).
-    pub(crate) fn db(&self) -> Result<sled::Db, LedgerError> {
-        Ok(self.store()?.db.clone())
-    }
-}
-
-/// A sled error met using the ledger in `dir`, naming the storage cause when there is one.
-pub(crate) fn db_error(dir: &Path, e: sled::Error) -> LedgerError {
-    match StorageCause::of_sled(&e, dir) {
-        Some(cause) => LedgerError::Storage {
-            cause,
-            dir: dir.to_owned(),
-            source: e,
-        },
-        None => LedgerError::Db(e),
-    }
-}
-
-/// Opens sled in `dir` and its log file. sled's background threads can hold the directory
-/// lock for a moment after a previous handle was dropped, so a held lock is retried for up
-/// to 2 s. The directory's entries (new at the first open) are made durable here, once.
-fn open_store(dir: &Path, options: &LedgerOptions) -> Result<Store, LedgerError> {
-    match storage::remove_unfinished_snapshots(dir) {
-        Ok(removed) if !removed.is_empty() => tracing::warn!(
-            target: "elicense::ledger",
-            files = ?removed,
-            "removed unfinished sled snapshots (a snapshot write was cut short: no space, or a crash)"
-        ),
-        Ok(_) => {}
-        // A directory this process cannot change: opening it fails below with the cause.
-        Err(_) => {}
-    }
-    let config = sled::Config::new()
-        .path(dir)
-        .cache_capacity(options.cache_bytes)
-        .flush_every_ms(Some(1000));
-    let db = open_db(&config, dir)?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| db_error(dir, e.into()))?;
-    let log = std::fs::File::open(dir.join("db")).map_err(|e| db_error(dir, e.into()))?;
-    Ok(Store { db, log })
-}
-
-/// Opens the database `config` describes (in `dir`), retrying a held lock for up to 2 s:
-/// sled's background threads can hold it for a moment after a previous handle was dropped.
-pub(crate) fn open_db(config: &sled::Config, dir: &Path) -> Result<sled::Db, LedgerError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    loop {
-        match config.open() {
-            Ok(db) => return Ok(db),
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => return Err(db_error(dir, e)),
-        }
-    }
-}
-
-/// The writer's state as it is on disk.
-fn load_writer(db: &sled::Db) -> Result<Writer, LedgerError> {
-    let size = match db.get(SIZE_KEY).map_err(LedgerError::Db)? {
-        None => 0,
-        Some(v) => u64::from_be_bytes(v.as_ref().try_into().map_err(|_| LedgerError::Corrupt {
-            what: "the stored tree size is not 8 bytes".into(),
-        })?),
-    };
-    let prev = if size == 0 {
-        None
-    } else {
-        Some(
-            DbHashes(db)
-                .read_hashes(&[merkle::stored_hash_index(0, size - 1)])
-                .map_err(LedgerError::Merkle)?[0],
-        )
-    };
-    let mut writer = Writer {
-        next_seq: size,
-        applied: size,
-        durable: size,
-        failed: None,
-        prev,
-        lists: HashMap::new(),
-        current: HashMap::new(),
-        pending: sled::Batch::default(),
-        pending_records: HashMap::new(),
-        pending_hashes: HashMap::new(),
-        pending_slots: HashSet::new(),
-        applying: Staged::default(),
-        undurable: VecDeque::new(),
-        unsynced_checkpoints: HashSet::new(),
-        changed: BTreeSet::new(),
-    };
-    for item in db.scan_prefix(b"l") {
-        let (k, v) = item.map_err(LedgerError::Db)?;
-        let r: LicenceRecord =
-            serde_json::from_slice(&v).map_err(|e| LedgerError::CorruptRecord {
-                key: String::from_utf8_lossy(&k[1..]).into_owned(),
-                source: e,
-            })?;
-        let list = list_entry(&mut writer.lists, &r.issuer, r.list)?;
-        list.mark(r.idx);
-        list.statuses
-            .set(r.idx as usize, r.state.status())
-            .map_err(LedgerError::StatusList)?;
-        let cur = writer.current.entry(r.issuer.clone()).or_insert(r.list);
-        *cur = (*cur).max(r.list);
-    }
-    // Lists found on disk need a first signature from this process.
-    writer.changed = writer.lists.keys().cloned().collect();
-    Ok(writer)
-}
-
-fn stored_checkpoint(
-    dir: &Path,
-    item: sled::Result<(sled::IVec, sled::IVec)>,
-) -> Result<(u64, String), LedgerError> {
-    let (k, v) = item.map_err(|e| db_error(dir, e))?;
-    let size = k
-        .get(1..9)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .ok_or(LedgerError::Corrupt {
-            what: "checkpoint key".into(),
-        })?;
-    Ok((size, String::from_utf8_lossy(&v).into_owned()))
-}
-
-fn list_entry<'a>(
-    lists: &'a mut HashMap<(String, u32), ListState>,
-    issuer: &str,
-    list: u32,
-) -> Result<&'a mut ListState, LedgerError> {
-    use std::collections::hash_map::Entry;
-    Ok(match lists.entry((issuer.to_owned(), list)) {
-        Entry::Occupied(e) => e.into_mut(),
-        Entry::Vacant(e) => e.insert(ListState::new()?),
-    })
 }

@@ -9,9 +9,10 @@
 //! The steps after the claims are the SD-JWT VC's own ([`Verifier::finish`]), so a seal
 //! and an SD-JWT of the same licence get the same verdict.
 
-use super::{
-    chain_error, check_issuer, Options, Registered, VerifiedLicence, Verifier, VerifyError,
-};
+use super::claims::{check_issuer, Registered};
+use super::error::{chain_error, VerifyError};
+use super::verified::VerifiedLicence;
+use super::verifier::{Options, Verifier};
 use crate::jose::b64u_encode;
 use crate::licence;
 use crate::sdjwt::KeyBindingError;
