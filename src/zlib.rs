@@ -150,18 +150,8 @@ fn inflate_raw(
         let consumed = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
         let rest = input.get(consumed..).unwrap_or_default();
         let before = (z.total_in(), z.total_out());
-        // When the whole input is here and the buffer already holds all that may come out
-        // (a seal: `cap` is small), `Finish` on the first call inflates straight into the
-        // output in one pass, not through the decompressor's 32 KiB window and a copy out.
-        // What does not fit fills the buffer past `cap` (too large); an early end of input
-        // makes no more progress (truncated).
-        let flush = if z.total_in() == 0 && out.capacity() >= limit {
-            FlushDecompress::Finish
-        } else {
-            FlushDecompress::None
-        };
         let status = z
-            .decompress_vec(rest, &mut out, flush)
+            .decompress_vec(rest, &mut out, FlushDecompress::None)
             .map_err(InflateError::Data)?;
         if out.len() > cap {
             return Err(InflateError::TooLarge { max: cap });
