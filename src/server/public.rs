@@ -106,6 +106,9 @@ struct VerifyBody<'a> {
     nonce: Option<String>,
 }
 
+/// A verify request's licence text, `aud` and `nonce`.
+type VerifyText<'a> = (Cow<'a, str>, Option<String>, Option<String>);
+
 /// Whether `value` starts with `prefix`, ignoring ASCII case.
 fn starts_with_ignore_case(value: &[u8], prefix: &str) -> bool {
     value
@@ -119,7 +122,7 @@ fn starts_with_ignore_case(value: &[u8], prefix: &str) -> bool {
 pub(super) fn body_text<'a>(
     content_type: Option<&HeaderValue>,
     body: &'a [u8],
-) -> Result<(Cow<'a, str>, Option<String>, Option<String>), ApiError> {
+) -> Result<VerifyText<'a>, ApiError> {
     let content_type = content_type.map_or(&b"text/plain"[..], HeaderValue::as_bytes);
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::bad_request("bad_body", "the body is not UTF-8"))?;
