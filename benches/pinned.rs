@@ -26,12 +26,14 @@
 //!   Each run is preceded by a 1 s warm-up. CPU-µs per request is the server process's
 //!   utime+stime (/proc/<pid>/stat, all threads) over the run divided by wrk's request count.
 //!
-//! Measured 2026-12-04 on the 2-core shared VM (load average 3–4.7 from other work, so the
-//! pinned server got only 0.66–0.93 of core 0 and wall-clock req/s swung ±25% run to run;
-//! the CPU-µs figures held within ±5% over five runs). Per request, server CPU: SD-JWT
-//! 102–109 µs, paper seal 115–123 µs, Node's plain JWS 116–128 µs; one raw verify 52 µs. So
-//! by CPU: SD-JWT 0.48–0.51× raw and 1.10–1.17× Node, seal 0.42–0.45× raw and 0.98–1.06× Node.
-//! The goals need each request at ≤ 87 µs (0.6× raw binds; 1.25× Node needs ≤ 93–102 µs).
+//! Measured 2026-12-04 on the 2-core shared VM (load average 1–6 from other work; the
+//! pinned server got 0.59–0.88 of core 0). Last run, `--seconds 6`, after the one-layer
+//! `track` service and the borrowed verify body: per request, server CPU: SD-JWT 92.4 µs,
+//! paper seal 102.1 µs, Node's plain JWS 119.8 µs; one raw verify 50.0 µs. So by CPU: SD-JWT
+//! 0.54× raw and 1.30× Node, seal 0.49× raw and 1.17× Node. Over five runs that session
+//! (before and after those changes) SD-JWT was 88.5–92.4 µs, seal 102.1–107.3 µs, Node
+//! 119.4–127.4 µs: the changes are below what this machine resolves (±5%). The goals need
+//! each request at ≤ 87 µs (0.6× raw binds; 1.25× Node needs ≤ 96 µs).
 //!
 //! Where the microseconds go (`--perf`, perf record --call-graph dwarf at 999 Hz on the
 //! pinned server; % of its samples, µs of a 108.8 µs SD-JWT request):

@@ -17,11 +17,11 @@ mod public;
 pub mod schema;
 pub use public::trust_list_document;
 mod ratelimit;
+mod track;
 pub mod web;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use std::sync::Arc;
@@ -299,11 +299,12 @@ pub fn app(state: Arc<AppState>) -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn(guard))
         .layer(
             tower::ServiceBuilder::new()
-                // Whatever answered with an error, it is the JSON shape.
-                .layer(axum::middleware::map_response(json_errors))
+                // Outermost, so timed-out and shed requests are counted and logged too; it
+                // also refuses over-long targets and headers, and gives every error the
+                // JSON shape.
+                .layer(track::TrackLayer::new(state.clone()))
                 .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
                 .load_shed()
                 // `Router::layer` wraps every route on its own: the limit must share one
@@ -316,8 +317,6 @@ pub fn app(state: Arc<AppState>) -> Router {
                     limits.timeout,
                 )),
         )
-        // Outermost, so timed-out and shed requests are counted and logged too.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }
 
@@ -333,68 +332,6 @@ pub async fn serve(
     conn::serve(listener, state, shutdown).await
 }
 
-fn request_id(incoming: Option<&HeaderValue>) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let given = incoming.and_then(|v| v.to_str().ok()).filter(|v| {
-        (1..=64).contains(&v.len())
-            && v.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    });
-    if let Some(v) = given {
-        return v.to_owned();
-    }
-    let prefix = PREFIX.get_or_init(|| {
-        let mut b = [0u8; 6];
-        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
-        crate::jose::b64u_encode(b)
-    });
-    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-/// Gives every request an id, counts it by route pattern and status with its latency, and
-/// logs one line for it. Logs carry the route pattern, never the raw path, query, headers
-/// or body: identifiers, tokens and licence contents stay out of the logs.
-async fn track(
-    State(state): State<Arc<AppState>>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    // Taken from a well-formed `X-Request-Id`, or made here; echoed in the response.
-    let id = request_id(req.headers().get("x-request-id"));
-    let method = req.method().clone();
-    let client = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    let started = std::time::Instant::now();
-    let mut res = next.run(req).await;
-    let elapsed = started.elapsed();
-    let status = res.status().as_u16();
-    state.metrics.request(&route, status, elapsed);
-    if sampled(status, state.ops.request_log_sample) {
-        tracing::info!(
-        target: "elicense::http",
-        request_id = %id,
-        method = %method,
-        route = %route,
-        status,
-        micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-        client = ?client,
-        "request"
-        );
-    }
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert("x-request-id", v);
-    }
-    res
-}
-
 /// Longest request target (path and query) accepted.
 pub const MAX_URI: usize = 4096;
 /// Most header bytes (names and values) accepted in one request.
@@ -402,56 +339,9 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Most headers accepted in one request.
 pub const MAX_HEADERS: usize = 100;
 
-/// Refuses over-long request targets and header sections before any handler runs.
-async fn guard(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
-    if uri_len > MAX_URI {
-        return ApiError::uri_too_long(format!(
-            "the request target is {uri_len} bytes; at most {MAX_URI}"
-        ))
-        .into_response();
-    }
-    let count = req.headers().len();
-    if count > MAX_HEADERS {
-        return ApiError::headers_too_large(
-            "too_many_headers",
-            format!("the request has {count} headers; at most {MAX_HEADERS}"),
-        )
-        .into_response();
-    }
-    let header_bytes: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len())
-        .sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        return ApiError::headers_too_large(
-            "headers_too_large",
-            format!("the headers are {header_bytes} bytes; at most {MAX_HEADER_BYTES}"),
-        )
-        .into_response();
-    }
-    next.run(req).await
-}
-
 /// Load shedding's answer: 503, try again.
 async fn overloaded(_: tower::BoxError) -> ApiError {
     ApiError::overloaded()
-}
-
-/// Gives any error response that is not already JSON (timeouts, shed load, framework
-/// rejections) the JSON error shape.
-async fn json_errors(res: Response) -> Response {
-    let status = res.status();
-    let is_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json || !(status.is_client_error() || status.is_server_error()) {
-        return res;
-    }
-    ApiError::of_status(status).into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -465,6 +355,7 @@ async fn method_not_allowed() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::response::IntoResponse;
 
     #[tokio::test]
     async fn error_responses_without_json_get_the_json_shape() {
@@ -474,7 +365,7 @@ mod tests {
             (StatusCode::BAD_REQUEST, "bad_request"),
         ] {
             let plain = (status, "plain text").into_response();
-            let res = json_errors(plain).await;
+            let res = track::json_errors(plain);
             assert_eq!(res.status(), status);
             let body = axum::body::to_bytes(res.into_body(), 1 << 16)
                 .await
@@ -483,10 +374,10 @@ mod tests {
             assert_eq!(v["error"]["code"], code);
         }
         // Successes and JSON errors pass through untouched.
-        let ok = json_errors((StatusCode::OK, "fine").into_response()).await;
+        let ok = track::json_errors((StatusCode::OK, "fine").into_response());
         let body = axum::body::to_bytes(ok.into_body(), 1 << 16).await.unwrap();
         assert_eq!(&body[..], b"fine");
-        let shaped = json_errors(not_found().await.into_response()).await;
+        let shaped = track::json_errors(not_found().await.into_response());
         let body = axum::body::to_bytes(shaped.into_body(), 1 << 16)
             .await
             .unwrap();

@@ -6,11 +6,13 @@ use crate::licence::{self, identifier::LicenceId};
 use crate::verdict::Verdict;
 use crate::verify::{Options, StatusCheck};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up", body = serde_json::Value)))]
@@ -79,28 +81,65 @@ pub(super) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
-pub(super) fn body_text(
-    headers: &HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<(String, Option<String>, Option<String>), ApiError> {
-    let body = body?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("text/plain")
-        .to_ascii_lowercase();
-    let text = std::str::from_utf8(&body)
+/// The request's `Content-Type`, if any: one shared header value, not a copy of the
+/// whole header map as the `HeaderMap` extractor makes.
+pub(super) struct ContentType(Option<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ContentType {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(header::CONTENT_TYPE).cloned()))
+    }
+}
+
+/// `POST /v1/verify` as JSON, borrowing the licence from the body where it has no escapes
+/// (the fields of [`super::schema::VerifyRequest`], its schema).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody<'a> {
+    #[serde(borrow)]
+    licence: Cow<'a, str>,
+    #[serde(default)]
+    aud: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
+}
+
+/// A verify request's licence text, `aud` and `nonce`.
+type VerifyText<'a> = (Cow<'a, str>, Option<String>, Option<String>);
+
+/// Whether `value` starts with `prefix`, ignoring ASCII case.
+fn starts_with_ignore_case(value: &[u8], prefix: &str) -> bool {
+    value
+        .get(..prefix.len())
+        .is_some_and(|v| v.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// The licence text of a verify request (trimmed: a licence pasted from a file ends with
+/// the newline `issue --out` writes), borrowed from `body` where it can be, with the
+/// request's `aud` and `nonce`.
+pub(super) fn body_text<'a>(
+    content_type: Option<&HeaderValue>,
+    body: &'a [u8],
+) -> Result<VerifyText<'a>, ApiError> {
+    let content_type = content_type.map_or(&b"text/plain"[..], HeaderValue::as_bytes);
+    let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::bad_request("bad_body", "the body is not UTF-8"))?;
-    if content_type.starts_with("application/json") {
-        let r: super::schema::VerifyRequest = serde_json::from_str(text).map_err(|e| {
+    if starts_with_ignore_case(content_type, "application/json") {
+        let r: VerifyBody<'a> = serde_json::from_str(text).map_err(|e| {
             ApiError::bad_request("bad_json", format!("expected {{\"licence\": \"…\"}}: {e}"))
         })?;
-        // A licence pasted from a file ends with the newline `issue --out` writes.
-        Ok((r.licence.trim().to_owned(), r.aud, r.nonce))
-    } else if content_type.starts_with("text/plain")
-        || content_type.starts_with("application/dc+sd-jwt")
+        let licence = match r.licence {
+            Cow::Borrowed(l) => Cow::Borrowed(l.trim()),
+            Cow::Owned(l) if l.trim().len() == l.len() => Cow::Owned(l),
+            Cow::Owned(l) => Cow::Owned(l.trim().to_owned()),
+        };
+        Ok((licence, r.aud, r.nonce))
+    } else if starts_with_ignore_case(content_type, "text/plain")
+        || starts_with_ignore_case(content_type, "application/dc+sd-jwt")
     {
-        Ok((text.trim().to_owned(), None, None))
+        Ok((Cow::Borrowed(text.trim()), None, None))
     } else {
         Err(ApiError::unsupported_media_type(
             "send application/json {\"licence\": …} or the licence as text/plain",
@@ -108,32 +147,35 @@ pub(super) fn body_text(
     }
 }
 
+/// The verdict on `licence`, checked now against the ledger.
+fn check(state: &AppState, licence: &str, aud: Option<&str>, nonce: Option<&str>) -> Verdict {
+    let opts = Options {
+        at: (state.now)(),
+        aud,
+        nonce,
+        status: StatusCheck::Ledger(&state.ledger),
+    };
+    Verdict::new(state.verifier.verify(licence, &opts), opts.at)
+}
+
 /// `POST /v1/verify`: 200 with the verdict for any readable request.
 #[utoipa::path(post, path = "/v1/verify", tag = "public", request_body(description = "A licence (SD-JWT VC, compact or JSON serialization) or presentation: as JSON `{\"licence\": …}` or the text itself as text/plain", content((super::schema::VerifyRequest = "application/json"), (String = "text/plain"))), responses((status = 200, description = "The verdict: `valid`, `status_unknown` or `invalid` with a reason code; licence face fields when the signature holds", body = crate::verdict::Verdict), (status = 400, description = "Unreadable request", body = super::schema::ErrorBody), (status = 413, description = "Body too large", body = super::schema::ErrorBody), (status = 415, description = "Unsupported content type", body = super::schema::ErrorBody), (status = 429, description = "Rate limited", body = super::schema::ErrorBody)))]
 pub(super) async fn verify(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    ContentType(content_type): ContentType,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Verdict>, ApiError> {
-    let (licence, aud, nonce) = body_text(&headers, body)?;
-    let size = licence.len();
-    let check = move |state: &AppState| {
-        let opts = Options {
-            at: (state.now)(),
-            aud: aud.as_deref(),
-            nonce: nonce.as_deref(),
-            status: StatusCheck::Ledger(&state.ledger),
-        };
-        Verdict::new(state.verifier.verify(&licence, &opts), opts.at)
-    };
+    let body = body?;
+    let (licence, aud, nonce) = body_text(content_type.as_ref(), &body)?;
     // A licence of ordinary size verifies in well under 100 µs: on the async worker, which
     // saves two thread hand-offs a request. Large inputs (long presentations near the body
     // limit) go to the blocking pool so they never stall other requests.
-    let verdict = if size <= INLINE_VERIFY_MAX {
-        check(&state)
+    let verdict = if licence.len() <= INLINE_VERIFY_MAX {
+        check(&state, &licence, aud.as_deref(), nonce.as_deref())
     } else {
+        let licence = licence.into_owned();
         let state2 = state.clone();
-        blocking(move || check(&state2)).await?
+        blocking(move || check(&state2, &licence, aud.as_deref(), nonce.as_deref())).await?
     };
     state.metrics.verdict(&verdict);
     Ok(Json(verdict))
