@@ -21,7 +21,9 @@ struct Histogram {
 
 #[derive(Debug, Default)]
 struct Inner {
-    requests: BTreeMap<(String, u16), u64>,
+    /// By route, then status: looked up by `&str`, so a request allocates nothing once
+    /// its route has been seen.
+    requests: BTreeMap<String, BTreeMap<u16, u64>>,
     latency: BTreeMap<String, Histogram>,
     verdicts: BTreeMap<String, u64>,
     connections_refused: BTreeMap<&'static str, u64>,
@@ -40,8 +42,15 @@ impl Metrics {
     /// identifiers do not end up in metrics) answered `status` after `took`.
     pub fn request(&self, route: &str, status: u16, took: Duration) {
         let mut m = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        *m.requests.entry((route.to_owned(), status)).or_default() += 1;
-        let h = m.latency.entry(route.to_owned()).or_default();
+        let by_status = match m.requests.get_mut(route) {
+            Some(s) => s,
+            None => m.requests.entry(route.to_owned()).or_default(),
+        };
+        *by_status.entry(status).or_default() += 1;
+        let h = match m.latency.get_mut(route) {
+            Some(h) => h,
+            None => m.latency.entry(route.to_owned()).or_default(),
+        };
         let secs = took.as_secs_f64();
         for (i, bound) in BUCKETS.iter().enumerate() {
             if secs <= *bound {
@@ -56,7 +65,13 @@ impl Metrics {
     /// invalid reason's code).
     pub fn verdict(&self, verdict: &crate::verdict::Verdict) {
         let mut m = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        *m.verdicts.entry(verdict.code().to_owned()).or_default() += 1;
+        let code = verdict.code();
+        match m.verdicts.get_mut(code) {
+            Some(n) => *n += 1,
+            None => {
+                m.verdicts.insert(code.to_owned(), 1);
+            }
+        }
     }
 
     /// A connection was admitted.
@@ -94,7 +109,11 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP elicense_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE elicense_http_requests_total counter\n");
-        for ((route, status), n) in &m.requests {
+        for ((route, status), n) in m
+            .requests
+            .iter()
+            .flat_map(|(r, by)| by.iter().map(move |(s, n)| ((r, s), n)))
+        {
             let _ = writeln!(
                 out,
                 "elicense_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
