@@ -45,6 +45,9 @@ struct State {
     /// Flushes performed (for statistics).
     flushes: u64,
     in_flight: u64,
+    /// Bumped by [`GroupFlush::reset`]: tickets and flushes from before a reset say
+    /// nothing about what is on disk after it.
+    generation: u64,
 }
 
 impl GroupFlush {
@@ -55,10 +58,12 @@ impl GroupFlush {
         InFlight(self)
     }
 
-    /// Records that the writes of `ticket` (and every lower one) are in the database.
-    pub fn committed(&self, ticket: u64) {
+    /// Records that the writes of `ticket` (and every lower one) are in the database;
+    /// returns the generation to pass to [`wait_durable`](Self::wait_durable).
+    pub fn committed(&self, ticket: u64) -> u64 {
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         st.committed = st.committed.max(ticket);
+        st.generation
     }
 
     /// Marks `ticket` durable without flushing (what was recovered from disk at open).
@@ -74,6 +79,8 @@ impl GroupFlush {
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         st.committed = ticket;
         st.durable = ticket;
+        st.generation += 1;
+        self.wake.notify_all();
     }
 
     /// How many flushes have run.
@@ -84,10 +91,21 @@ impl GroupFlush {
             .flushes
     }
 
-    /// Returns once `ticket` is on disk, flushing with `flush` if no one else is.
-    pub fn wait_durable<E>(&self, ticket: u64, flush: impl Fn() -> Result<(), E>) -> Result<(), E> {
+    /// Returns once `ticket` (committed in `generation`) is on disk, flushing with `flush`
+    /// if no one else is. A [`reset`](Self::reset) since the commit means the ticket's
+    /// writes may be gone: that is the error `reopened` makes, never a success.
+    pub fn wait_durable<E>(
+        &self,
+        ticket: u64,
+        generation: u64,
+        flush: impl Fn() -> Result<(), E>,
+        reopened: impl Fn() -> E,
+    ) -> Result<(), E> {
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
+            if st.generation != generation {
+                return Err(reopened());
+            }
             if st.durable >= ticket {
                 return Ok(());
             }
@@ -109,12 +127,14 @@ impl GroupFlush {
                     .0;
             }
             let target = st.committed;
+            let flushed_in = st.generation;
             drop(st);
             let result = flush();
             st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             st.flushing = false;
             st.flushes += 1;
-            if result.is_ok() {
+            // A flush that began before a reset proves nothing about the new state.
+            if result.is_ok() && st.generation == flushed_in {
                 st.durable = st.durable.max(target);
             }
             self.wake.notify_all();
@@ -149,15 +169,21 @@ mod tests {
                             let mut n = next.lock().unwrap();
                             *n += 1;
                             committed.store(*n, Ordering::SeqCst);
-                            g.committed(*n);
-                            *n
+                            let generation = g.committed(*n);
+                            (*n, generation)
                         };
-                        g.wait_durable(ticket, || {
-                            std::thread::sleep(std::time::Duration::from_micros(200));
-                            flushed_upto
-                                .fetch_max(committed.load(Ordering::SeqCst), Ordering::SeqCst);
-                            Ok::<(), ()>(())
-                        })
+                        let (ticket, generation) = ticket;
+                        g.wait_durable(
+                            ticket,
+                            generation,
+                            || {
+                                std::thread::sleep(std::time::Duration::from_micros(200));
+                                flushed_upto
+                                    .fetch_max(committed.load(Ordering::SeqCst), Ordering::SeqCst);
+                                Ok::<(), ()>(())
+                            },
+                            || (),
+                        )
                         .unwrap();
                         // Acknowledged only after a flush that started after the commit.
                         assert!(flushed_upto.load(Ordering::SeqCst) >= ticket);
@@ -178,8 +204,70 @@ mod tests {
     #[test]
     fn a_failed_flush_is_reported_and_not_counted_durable() {
         let g = GroupFlush::default();
-        g.committed(1);
-        assert_eq!(g.wait_durable(1, || Err("disk full")), Err("disk full"));
-        assert_eq!(g.wait_durable(1, || Ok::<(), &str>(())), Ok(()));
+        let generation = g.committed(1);
+        assert_eq!(
+            g.wait_durable(1, generation, || Err("disk full"), || "reopened"),
+            Err("disk full")
+        );
+        assert_eq!(
+            g.wait_durable(1, generation, || Ok::<(), &str>(()), || "reopened"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_ticket_from_before_a_reset_is_never_acknowledged() {
+        let g = GroupFlush::default();
+        let old = g.committed(5);
+        // The ledger is reopened with 3 events on disk: ticket 5's writes are gone, and
+        // new writers take tickets 4 and 5 again.
+        g.reset(3);
+        let new = g.committed(5);
+        assert_ne!(old, new);
+        assert_eq!(
+            g.wait_durable(5, old, || Ok::<(), &str>(()), || "reopened"),
+            Err("reopened")
+        );
+        // Even with ticket 5 durable again in the new generation.
+        assert_eq!(
+            g.wait_durable(5, new, || Ok::<(), &str>(()), || "reopened"),
+            Ok(())
+        );
+        assert_eq!(
+            g.wait_durable(4, old, || Ok::<(), &str>(()), || "reopened"),
+            Err("reopened")
+        );
+    }
+
+    #[test]
+    fn a_flush_that_began_before_a_reset_does_not_count() {
+        let g = Arc::new(GroupFlush::default());
+        let old = g.committed(9);
+        let g2 = g.clone();
+        // The flush of the old generation runs while the ledger is reopened at size 2.
+        let r = g.wait_durable(
+            9,
+            old,
+            || {
+                g2.reset(2);
+                Ok::<(), &str>(())
+            },
+            || "reopened",
+        );
+        assert_eq!(r, Err("reopened"));
+        // A new writer at ticket 3 is not durable until a flush of its own generation.
+        let new = g.committed(3);
+        let flushed = AtomicU64::new(0);
+        g.wait_durable(
+            3,
+            new,
+            || {
+                flushed.fetch_add(1, Ordering::SeqCst);
+                Ok::<(), &str>(())
+            },
+            || "reopened",
+        )
+        .unwrap();
+        assert_eq!(flushed.load(Ordering::SeqCst), 1, "it had to flush");
     }
 }

@@ -389,7 +389,7 @@ impl Ledger {
         })?;
         // Only once the event is staged: a refused append leaves nothing behind in the
         // batch. (Still under the writer lock, so these join the event's batch.)
-        let receipt = self.append(&store.db, &mut w, &event, None, &record)?;
+        let (receipt, generation) = self.append(&store.db, &mut w, &event, None, &record)?;
         w.pending.insert(key.clone(), licence_id.as_bytes());
         w.pending_slots.insert(key);
         if let Some(seal) = seal {
@@ -400,7 +400,7 @@ impl Ledger {
         }
         drop(w);
         drop(in_flight);
-        self.wait_durable(receipt)
+        self.wait_durable(receipt, generation)
     }
 
     /// Applies a status change by agency `actor` to licence `licence_id`; returns once it
@@ -497,13 +497,14 @@ impl Ledger {
                 action: action.name(),
                 source,
             })?;
-        let receipt = self.append(&store.db, &mut w, &event, Some(record), &next)?;
+        let (receipt, generation) = self.append(&store.db, &mut w, &event, Some(record), &next)?;
         drop(w);
         drop(in_flight);
-        self.wait_durable(receipt).map(|r| (r, next))
+        self.wait_durable(receipt, generation).map(|r| (r, next))
     }
 
-    /// Writes one event with everything that depends on it, atomically. `before` is the
+    /// Writes one event with everything that depends on it, atomically, and returns its
+    /// receipt with the group-commit generation it was committed in. `before` is the
     /// licence's record before the event (as the writer sees it).
     fn append(
         &self,
@@ -512,7 +513,7 @@ impl Ledger {
         event: &Event,
         before: Option<LicenceRecord>,
         record: &LicenceRecord,
-    ) -> Result<Receipt, LedgerError> {
+    ) -> Result<(Receipt, u64), LedgerError> {
         let bytes = event.to_bytes().map_err(LedgerError::Encode)?;
         let leaf = merkle::leaf_hash(&bytes);
         let hashes = merkle::hashes_to_store(
@@ -548,12 +549,15 @@ impl Ledger {
         // Readers keep seeing the record as it was until this event is durable. With no
         // change pending, what the writer read (from sled) is durable.
         self.masks().staged(event.seq, before, record.clone());
-        self.flush.committed(size);
-        Ok(Receipt {
-            seq: event.seq,
-            leaf,
-            tree_size: size,
-        })
+        let generation = self.flush.committed(size);
+        Ok((
+            Receipt {
+                seq: event.seq,
+                leaf,
+                tree_size: size,
+            },
+            generation,
+        ))
     }
 
     /// The record as the writer sees it (pending changes included).

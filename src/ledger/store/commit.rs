@@ -9,9 +9,21 @@ use crate::ledger::view::Masks;
 use std::sync::{Arc, PoisonError};
 
 impl Ledger {
-    pub(super) fn wait_durable(&self, r: Receipt) -> Result<Receipt, LedgerError> {
-        self.flush
-            .wait_durable(r.tree_size, || self.write_pending_and_sync())?;
+    /// Returns once the change with receipt `r` (committed in group-commit `generation`)
+    /// is on disk. If the ledger was reopened after a failed write meanwhile, the change
+    /// may be gone: an error, never an acknowledgement.
+    pub(super) fn wait_durable(&self, r: Receipt, generation: u64) -> Result<Receipt, LedgerError> {
+        self.flush.wait_durable(
+            r.tree_size,
+            generation,
+            || self.write_pending_and_sync(),
+            || {
+                self.unavailable(StorageCause::Io(
+                    "the ledger was reopened after a failed write while this change waited for the disk"
+                        .into(),
+                ))
+            },
+        )?;
         Ok(r)
     }
 
