@@ -8,14 +8,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::cli::{fixture, p, run, run_in, Run};
 use serde_json::Value;
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_elicense");
-const CRATE: &str = env!("CARGO_MANIFEST_DIR");
 
 const AGENCY_NAME: &str = "示例市市场监督管理局";
 const AGENCY_CODE: &str = "11350100MB00000012";
@@ -26,148 +24,8 @@ const GOLDEN_AT: &str = "1767196800";
 
 const BANK: &str = "https://bank.example";
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(CRATE).join("fixtures").join(rel)
-}
-
 fn request_path(name: &str) -> PathBuf {
     fixture(&format!("requests/{name}.json"))
-}
-
-/// What one run of the binary produced.
-#[derive(Debug)]
-struct Run {
-    args: Vec<String>,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn describe(&self) -> String {
-        format!(
-            "elicense {:?} exited {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.args, self.code, self.stdout, self.stderr
-        )
-    }
-
-    #[track_caller]
-    fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "{}", self.describe());
-        self
-    }
-
-    #[track_caller]
-    fn stdout_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout should contain {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn stdout_lacks(&self, needle: &str) -> &Self {
-        assert!(
-            !self.stdout.contains(needle),
-            "stdout should not contain {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn stderr_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr should contain {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    /// An operator error: exit 2, an `error: …` line, and on standard output nothing —
-    /// or, when `--json` was asked for, a JSON document with `verdict: error`.
-    #[track_caller]
-    fn expect_error(&self) -> &Self {
-        self.expect_code(2);
-        assert!(
-            self.stderr.starts_with("error: "),
-            "errors start with `error: `\n{}",
-            self.describe()
-        );
-        if !self.stdout.is_empty() {
-            let v: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-                panic!(
-                    "an error prints nothing on stdout, or JSON ({e})\n{}",
-                    self.describe()
-                )
-            });
-            assert_eq!(v["verdict"], "error", "{}", self.describe());
-            assert!(v["error"]["message"].is_string(), "{}", self.describe());
-        }
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.describe()))
-    }
-}
-
-/// Runs the binary in `cwd`, feeding `stdin` if given (write errors are ignored: the
-/// binary may stop reading early). Every run is checked for panics and signals.
-fn run_in(cwd: &Path, args: &[&str], stdin: Option<Vec<u8>>) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(cwd)
-        .env_remove("ELICENSE_KEYS")
-        .env_remove("ELICENSE_DATA")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    let mut child = cmd.spawn().expect("spawn elicense");
-    let writer = stdin.map(|bytes| {
-        let mut pipe = child.stdin.take().expect("stdin pipe");
-        std::thread::spawn(move || {
-            let _ = pipe.write_all(&bytes);
-        })
-    });
-    let out = child.wait_with_output().expect("wait for elicense");
-    if let Some(w) = writer {
-        w.join().expect("stdin writer thread");
-    }
-    let r = Run {
-        args: args.iter().map(|s| (*s).to_owned()).collect(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        out.status.code().is_some(),
-        "killed by a signal\n{}",
-        r.describe()
-    );
-    assert!(
-        !r.stderr.contains("panicked") && r.code != 101,
-        "the binary panicked\n{}",
-        r.describe()
-    );
-    r
-}
-
-fn run(cwd: &Path, args: &[&str]) -> Run {
-    run_in(cwd, args, None)
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 path")
 }
 
 fn mode(path: &Path) -> u32 {

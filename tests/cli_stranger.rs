@@ -4,115 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_elicense");
-const CRATE: &str = env!("CARGO_MANIFEST_DIR");
+use common::cli::{fixture, p, run_in, Run};
+use serde_json::Value;
+use std::path::PathBuf;
+
 const AGENCY_NAME: &str = "示例市市场监督管理局";
 const AGENCY_CODE: &str = "11350100MB00000012";
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(CRATE).join("fixtures").join(rel)
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 path")
-}
-
-/// What one run of the binary produced.
-#[derive(Debug)]
-struct Run {
-    args: Vec<String>,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn describe(&self) -> String {
-        format!(
-            "elicense {:?} exited {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.args, self.code, self.stdout, self.stderr
-        )
-    }
-
-    #[track_caller]
-    fn code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "{}", self.describe());
-        self
-    }
-
-    #[track_caller]
-    fn out_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout should contain {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn out_lacks(&self, needle: &str) -> &Self {
-        assert!(
-            !self.stdout.contains(needle),
-            "stdout should not contain {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn err_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr should contain {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn err_lacks(&self, needle: &str) -> &Self {
-        assert!(
-            !self.stderr.contains(needle),
-            "stderr should not contain {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.describe()))
-    }
-}
-
-fn run_in(cwd: &Path, args: &[&str]) -> Run {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("ELICENSE_KEYS")
-        .env_remove("ELICENSE_DATA")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run elicense");
-    let r = Run {
-        args: args.iter().map(|s| (*s).to_owned()).collect(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        out.status.code().is_some() && !r.stderr.contains("panicked"),
-        "crashed\n{}",
-        r.describe()
-    );
-    r
-}
 
 /// A temporary directory with a key store `keys` (root CA and the demo agency) and the
 /// ledger `data`, made through the CLI.
@@ -125,7 +24,7 @@ impl Office {
         let o = Office {
             dir: tempfile::tempdir().unwrap(),
         };
-        o.run(&["init"]).code(0);
+        o.run(&["init"]).expect_code(0);
         o.run(&[
             "agency",
             "add",
@@ -134,7 +33,7 @@ impl Office {
             "--code",
             AGENCY_CODE,
         ])
-        .code(0);
+        .expect_code(0);
         o
     }
 
@@ -146,12 +45,12 @@ impl Office {
     fn run(&self, args: &[&str]) -> Run {
         let mut all = vec!["--keys", "keys", "--data", "data"];
         all.extend_from_slice(args);
-        run_in(self.dir.path(), &all)
+        run_in(self.dir.path(), &all, None)
     }
 
     /// Runs in the directory with exactly `args` (a verifier: no key store of its own).
     fn bare(&self, args: &[&str]) -> Run {
-        run_in(self.dir.path(), args)
+        run_in(self.dir.path(), args, None)
     }
 
     /// Issues the business licence fixture into `out` (and its seal beside it); returns
@@ -159,7 +58,7 @@ impl Office {
     fn issue(&self, out: &str) -> String {
         let req = fixture("requests/business_licence.json");
         let r = self.run(&["issue", p(&req), "--agency", AGENCY_CODE, "--out", out]);
-        r.code(0);
+        r.expect_code(0);
         issued_id(&r)
     }
 }
@@ -180,7 +79,7 @@ fn token_ids_never_start_with_a_dash_and_old_ones_revoke_with_or_without_double_
     let o = Office::new();
     for _ in 0..20 {
         let r = o.run(&["agency", "token", "create", "--agency", AGENCY_CODE]);
-        r.code(0);
+        r.expect_code(0);
         let id = r
             .stderr
             .strip_prefix("token ")
@@ -189,8 +88,8 @@ fn token_ids_never_start_with_a_dash_and_old_ones_revoke_with_or_without_double_
             .to_owned();
         assert!(id.starts_with("tk") && !id.starts_with('-'), "{id}");
         o.run(&["agency", "token", "revoke", &id])
-            .code(0)
-            .out_has(&format!("revoked token {id}"));
+            .expect_code(0)
+            .stdout_has(&format!("revoked token {id}"));
     }
     // Token files written before ids had a prefix: an id may start with `-`.
     let file = o.path("keys/agency-tokens.json");
@@ -203,14 +102,14 @@ fn token_ids_never_start_with_a_dash_and_old_ones_revoke_with_or_without_double_
     }
     std::fs::write(&file, serde_json::to_vec(&records).unwrap()).unwrap();
     o.run(&["agency", "token", "revoke", "-Ab3_x9Q"])
-        .code(0)
-        .out_has("revoked token -Ab3_x9Q");
+        .expect_code(0)
+        .stdout_has("revoked token -Ab3_x9Q");
     o.run(&["agency", "token", "revoke", "--", "-zz-9_Qa"])
-        .code(0)
-        .out_has("revoked token -zz-9_Qa");
+        .expect_code(0)
+        .stdout_has("revoked token -zz-9_Qa");
     o.run(&["agency", "token", "list"])
-        .code(0)
-        .out_has("-Ab3_x9Q");
+        .expect_code(0)
+        .stdout_has("-Ab3_x9Q");
 }
 
 /// The trust list as `GET /v1/trust-list` publishes it, of the agency certificates in
@@ -249,11 +148,11 @@ fn a_seal_checked_with_the_root_and_the_trust_list_is_genuine_and_without_it_can
         "--no-ledger",
         "bl.seal.txt",
     ]);
-    r.code(1)
-        .out_has("CANNOT CHECK 无法核验")
-        .out_has("issuer unknown")
-        .out_has("--trust-list")
-        .out_lacks("NOT GENUINE");
+    r.expect_code(1)
+        .stdout_has("CANNOT CHECK 无法核验")
+        .stdout_has("issuer unknown")
+        .stdout_has("--trust-list")
+        .stdout_lacks("NOT GENUINE");
     // With the published trust list the seal's issuer is known: genuine (status unknown
     // offline, so still 1, but the signature is checked).
     let agency = o.path(&format!("keys/agencies/{AGENCY_CODE}.crt.pem"));
@@ -271,10 +170,10 @@ fn a_seal_checked_with_the_root_and_the_trust_list_is_genuine_and_without_it_can
         "--no-ledger",
         "bl.seal.txt",
     ])
-    .code(1)
-    .out_has("SIGNATURE VALID")
-    .out_has(AGENCY_NAME)
-    .out_lacks("CANNOT CHECK");
+    .expect_code(1)
+    .stdout_has("SIGNATURE VALID")
+    .stdout_has(AGENCY_NAME)
+    .stdout_lacks("CANNOT CHECK");
     // With the ledger too, VALID and exit 0.
     o.run(&[
         "verify",
@@ -284,8 +183,8 @@ fn a_seal_checked_with_the_root_and_the_trust_list_is_genuine_and_without_it_can
         "trust-list.json",
         "bl.seal.txt",
     ])
-    .code(0)
-    .out_has("VALID 有效");
+    .expect_code(0)
+    .stdout_has("VALID 有效");
     // An issuer under another root in the list is refused and named; the others are used.
     let foreign = fixture("keys/other-root/agencies/11310000MB0000004M.crt.pem");
     std::fs::write(o.path("mixed.json"), trust_list(&[foreign.clone(), agency])).unwrap();
@@ -297,9 +196,9 @@ fn a_seal_checked_with_the_root_and_the_trust_list_is_genuine_and_without_it_can
         "mixed.json",
         "bl.seal.txt",
     ])
-    .code(0)
-    .err_has("11310000MB0000004M")
-    .err_has("does not chain");
+    .expect_code(0)
+    .stderr_has("11310000MB0000004M")
+    .stderr_has("does not chain");
     // Only foreign issuers: an error saying whose trust list to pass.
     std::fs::write(o.path("foreign.json"), trust_list(&[foreign])).unwrap();
     o.run(&[
@@ -310,9 +209,9 @@ fn a_seal_checked_with_the_root_and_the_trust_list_is_genuine_and_without_it_can
         "foreign.json",
         "bl.seal.txt",
     ])
-    .code(2)
-    .err_has("chains to the root")
-    .err_has("hint:");
+    .expect_code(2)
+    .stderr_has("chains to the root")
+    .stderr_has("hint:");
     // The JSON verdict keeps its shape and code.
     let j = o
         .bare(&[
@@ -322,7 +221,7 @@ fn a_seal_checked_with_the_root_and_the_trust_list_is_genuine_and_without_it_can
             "--json",
             "bl.seal.txt",
         ])
-        .code(1)
+        .expect_code(1)
         .json();
     assert_eq!(j["reason"]["code"], "untrusted_issuer", "{j:#}");
 }
@@ -333,18 +232,18 @@ fn a_seal_checked_with_the_root_and_the_trust_list_is_genuine_and_without_it_can
 fn verify_help_says_when_exit_0_is_reached_and_no_ledger_is_named_as_skipped() {
     let o = Office::new();
     o.run(&["verify", "--help"])
-        .code(0)
-        .out_has("0 valid")
-        .out_has("status is known to be neither revoked nor suspended")
-        .out_has("still fresh")
-        .out_has("--status-list")
-        .out_has("status unknown");
+        .expect_code(0)
+        .stdout_has("0 valid")
+        .stdout_has("status is known to be neither revoked nor suspended")
+        .stdout_has("still fresh")
+        .stdout_has("--status-list")
+        .stdout_has("status unknown");
     o.issue("bl.sdjwt");
     o.run(&["verify", "--no-ledger", "bl.sdjwt"])
-        .code(1)
-        .out_has("STATUS UNKNOWN")
-        .out_has("ledger not consulted (--no-ledger)")
-        .out_lacks("no ledger in");
+        .expect_code(1)
+        .stdout_has("STATUS UNKNOWN")
+        .stdout_has("ledger not consulted (--no-ledger)")
+        .stdout_lacks("no ledger in");
     // A fresh status list gives exit 0 offline.
     o.run(&[
         "status-list",
@@ -354,7 +253,7 @@ fn verify_help_says_when_exit_0_is_reached_and_no_ledger_is_named_as_skipped() {
         "--out",
         "list.jwt",
     ])
-    .code(0);
+    .expect_code(0);
     o.run(&[
         "verify",
         "--no-ledger",
@@ -362,8 +261,8 @@ fn verify_help_says_when_exit_0_is_reached_and_no_ledger_is_named_as_skipped() {
         "list.jwt",
         "bl.sdjwt",
     ])
-    .code(0)
-    .out_has("VALID 有效");
+    .expect_code(0)
+    .stdout_has("VALID 有效");
 }
 
 // ─── 7. offline revocation: the list's time, not a revocation time ──────────────────
@@ -380,7 +279,7 @@ fn an_offline_revocation_says_revoked_as_of_the_lists_signing_time() {
         "--at",
         "2026-01-02T00:00:00+08:00",
     ])
-    .code(0);
+    .expect_code(0);
     o.run(&[
         "status-list",
         "export",
@@ -389,7 +288,7 @@ fn an_offline_revocation_says_revoked_as_of_the_lists_signing_time() {
         "--out",
         "list.jwt",
     ])
-    .code(0);
+    .expect_code(0);
     o.run(&[
         "verify",
         "--no-ledger",
@@ -397,15 +296,15 @@ fn an_offline_revocation_says_revoked_as_of_the_lists_signing_time() {
         "list.jwt",
         "bl.sdjwt",
     ])
-    .code(1)
-    .out_has("REVOKED 已撤销")
-    .out_has("revoked as of")
-    .out_has("does not carry the revocation time")
-    .out_lacks("revoked on");
+    .expect_code(1)
+    .stdout_has("REVOKED 已撤销")
+    .stdout_has("revoked as of")
+    .stdout_has("does not carry the revocation time")
+    .stdout_lacks("revoked on");
     // Online the ledger knows when.
     o.run(&["verify", "bl.sdjwt"])
-        .code(1)
-        .out_has("revoked on 2026-01-02");
+        .expect_code(1)
+        .stdout_has("revoked on 2026-01-02");
 }
 
 // ─── 8. a damaged seal prefix is not "no '~' separator" alone ───────────────────────
@@ -443,9 +342,9 @@ fn a_seal_with_a_damaged_prefix_json_or_a_bare_jws_is_named_for_what_it_looks_li
     ] {
         std::fs::write(o.path(name), text).unwrap();
         o.run(&["verify", name])
-            .code(1)
-            .out_has("[malformed]")
-            .out_has(says);
+            .expect_code(1)
+            .stdout_has("[malformed]")
+            .stdout_has(says);
     }
 }
 
@@ -456,11 +355,11 @@ fn a_verifier_without_a_key_store_is_told_to_pass_the_root_not_to_run_init() {
     let o = Office::new();
     o.issue("bl.sdjwt");
     o.bare(&["--keys", "nowhere", "verify", "bl.sdjwt"])
-        .code(2)
-        .err_has("--root")
-        .err_has("--trust-list")
-        .err_has("--keys")
-        .err_lacks("elicense init");
+        .expect_code(2)
+        .stderr_has("--root")
+        .stderr_has("--trust-list")
+        .stderr_has("--keys")
+        .stderr_lacks("elicense init");
 }
 
 // ─── 3. present: say what to disclose; key binding needs --aud and --nonce ─────────
@@ -470,20 +369,21 @@ fn present_without_a_choice_is_refused_naming_the_options_and_its_help_names_aud
     let o = Office::new();
     o.issue("bl.sdjwt");
     let r = o.run(&["present", "bl.sdjwt", "--out", "shown.sdjwt"]);
-    r.code(2)
-        .err_has("--disclose")
-        .err_has("--all")
-        .err_has("--none")
-        .err_has("holder_name");
+    r.expect_code(2)
+        .stderr_has("--disclose")
+        .stderr_has("--all")
+        .stderr_has("--none")
+        .stderr_has("holder_name");
     assert!(!o.path("shown.sdjwt").exists(), "nothing written");
     o.run(&["present", "bl.sdjwt", "--none", "--out", "shown.sdjwt"])
-        .code(0);
+        .expect_code(0);
     o.run(&["verify", "shown.sdjwt"])
-        .code(0)
-        .out_lacks("示例科技有限公司");
-    o.run(&["present", "bl.sdjwt", "--none", "--all"]).code(2);
+        .expect_code(0)
+        .stdout_lacks("示例科技有限公司");
+    o.run(&["present", "bl.sdjwt", "--none", "--all"])
+        .expect_code(2);
     let help = o.run(&["present", "--help"]);
-    help.code(0);
+    help.expect_code(0);
     let line = help
         .stdout
         .lines()
@@ -500,7 +400,7 @@ fn present_without_a_choice_is_refused_naming_the_options_and_its_help_names_aud
 fn issue_takes_the_holder_key_keygen_wrote_or_printed() {
     let o = Office::new();
     let jwk = o.run(&["keygen", "--out", "holder.key.pem"]);
-    jwk.code(0);
+    jwk.expect_code(0);
     std::fs::write(o.path("holder.jwk"), &jwk.stdout).unwrap();
     let req = fixture("requests/business_licence.json");
     for (i, key) in ["holder.key.pem", "holder.jwk"].into_iter().enumerate() {
@@ -518,7 +418,7 @@ fn issue_takes_the_holder_key_keygen_wrote_or_printed() {
             "--out",
             "bound.sdjwt",
         ])
-        .code(0);
+        .expect_code(0);
         // Bound: presentable with key binding by that key, checked by the verifier.
         o.run(&[
             "present",
@@ -534,7 +434,7 @@ fn issue_takes_the_holder_key_keygen_wrote_or_printed() {
             "--out",
             "kb.sdjwt",
         ])
-        .code(0);
+        .expect_code(0);
         o.run(&[
             "verify",
             "kb.sdjwt",
@@ -543,8 +443,8 @@ fn issue_takes_the_holder_key_keygen_wrote_or_printed() {
             "--nonce",
             "n-1",
         ])
-        .code(0)
-        .out_has("presented by the holder");
+        .expect_code(0)
+        .stdout_has("presented by the holder");
     }
     std::fs::write(o.path("nokey.txt"), "hello").unwrap();
     o.run(&[
@@ -555,8 +455,8 @@ fn issue_takes_the_holder_key_keygen_wrote_or_printed() {
         "--holder-key",
         "nokey.txt",
     ])
-    .code(2)
-    .err_has("keygen");
+    .expect_code(2)
+    .stderr_has("keygen");
 }
 
 // ─── 5. the same serial again ───────────────────────────────────────────────────────
@@ -574,9 +474,9 @@ fn the_same_request_again_is_the_licence_recorded_then_and_another_names_serial_
         "--out",
         "again.sdjwt",
     ])
-    .code(0)
-    .err_has("already issued (same request): the licence recorded then")
-    .err_has(&id);
+    .expect_code(0)
+    .stderr_has("already issued (same request): the licence recorded then")
+    .stderr_has(&id);
     assert_eq!(
         std::fs::read_to_string(o.path("again.sdjwt")).unwrap(),
         std::fs::read_to_string(o.path("bl.sdjwt")).unwrap()
@@ -597,10 +497,10 @@ fn the_same_request_again_is_the_licence_recorded_then_and_another_names_serial_
         "--out",
         "x.sdjwt",
     ]);
-    r.code(2)
-        .err_has("already issued from a different request")
-        .err_has("`serial`")
-        .err_has("`version`");
+    r.expect_code(2)
+        .stderr_has("already issued from a different request")
+        .stderr_has("`serial`")
+        .stderr_has("`version`");
     assert_eq!(
         r.stderr.matches("different request").count(),
         1,

@@ -111,4 +111,5 @@ pub fn tamper_closed_ledger<T>(dir: &Path, tamper: impl FnOnce(&sled::Db) -> T) 
 }
 
 pub mod binary;
+pub mod cli;
 pub mod server;
