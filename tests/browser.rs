@@ -19,18 +19,17 @@
 mod common;
 
 use elicense::issue::{IssuedLicence, Issuer};
-use elicense::keys::{add_years, KeyStore};
+use elicense::keys::KeyStore;
 use elicense::ledger::{Action, Ledger};
 use elicense::licence::codes::Uscc;
 use elicense::licence::LicenceRequest;
-use elicense::pki::AgencyIdentity;
 use elicense::publish::StatusPublisher;
 use elicense::server::AppState;
 use elicense::tokens::TokenStore;
 use elicense::verify::Verifier;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -139,28 +138,14 @@ fn request(serial: &str) -> LicenceRequest {
     r
 }
 
-fn agency(store: &KeyStore, code: &str, t0: OffsetDateTime) {
-    store
-        .add_agency(
-            &AgencyIdentity {
-                name: "示例市市场监督管理局".into(),
-                code: Uscc::parse(code).unwrap(),
-                issuer_uri: format!("https://elicense.example/agencies/{code}"),
-            },
-            t0,
-            add_years(t0, 10).unwrap(),
-        )
-        .unwrap();
-}
-
 fn start() -> (Server, Licences) {
     let keys = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let store = KeyStore::new(keys.path());
     let t0 = OffsetDateTime::now_utc() - time::Duration::days(3 * 365);
     store.init_root("Browser Test Root", t0, 20).unwrap();
-    agency(&store, A, t0);
-    agency(&store, B, t0);
+    common::server::add_test_agency(&store, A, t0);
+    common::server::add_test_agency(&store, B, t0);
 
     // The port first: the licences' status-list URIs name this server.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -195,7 +180,7 @@ fn start() -> (Server, Licences) {
             )
             .unwrap();
     }
-    let tampered = tamper(&valid.seal);
+    let tampered = common::tamper_seal_payload(&valid.seal, HOLDER, "示例科技无限公司");
 
     let mut issuers = HashMap::new();
     issuers.insert(A.to_owned(), a);
@@ -226,27 +211,6 @@ fn start() -> (Server, Licences) {
             tampered,
         },
     )
-}
-
-/// The seal with one character of the holder's name changed inside the signed payload
-/// (re-compressed and re-encoded, so it still reads as a seal but no longer verifies).
-fn tamper(seal: &str) -> String {
-    use flate2::{read::ZlibDecoder, write::ZlibEncoder, Compression};
-    let compressed = base45::decode(seal.strip_prefix("EL1:").unwrap()).unwrap();
-    let mut cose = Vec::new();
-    ZlibDecoder::new(&compressed[..])
-        .read_to_end(&mut cose)
-        .unwrap();
-    let (from, to) = (HOLDER.as_bytes(), "示例科技无限公司".as_bytes());
-    assert_eq!(from.len(), to.len());
-    let at = cose
-        .windows(from.len())
-        .position(|w| w == from)
-        .expect("the holder's name is in the seal");
-    cose[at..at + from.len()].copy_from_slice(to);
-    let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
-    z.write_all(&cose).unwrap();
-    format!("EL1:{}", base45::encode(z.finish().unwrap()))
 }
 
 /// One frame of a YUV4MPEG2 (4:2:0) video: the PNG's grey levels centred on white, in a
@@ -385,7 +349,7 @@ fn offline_verifier_agrees_with_the_server_under_node() {
     let foreign = KeyStore::new(foreign_keys.path());
     let t0 = OffsetDateTime::now_utc() - time::Duration::days(30);
     foreign.init_root("Foreign Root", t0, 20).unwrap();
-    agency(&foreign, A, t0);
+    common::server::add_test_agency(&foreign, A, t0);
     let foreign_seal = Issuer::new(foreign.agency_key(&Uscc::parse(A).unwrap()).unwrap())
         .unwrap()
         .issue(&request("900009"), unix_now() - 100)

@@ -14,14 +14,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use elicense::issue::{status_list_uri, Issuer};
-use elicense::keys::{add_years, KeyStore};
+use elicense::keys::KeyStore;
 use elicense::ledger::integrity::verify_ledger;
 use elicense::ledger::merkle::Hash;
 use elicense::ledger::{Action, EventKind, Ledger, LicenceState};
 use elicense::licence::codes::Uscc;
 use elicense::licence::identifier::LicenceId;
-use elicense::pki::{AgencyIdentity, TrustStore};
+use elicense::pki::TrustStore;
 use elicense::publish::StatusPublisher;
 use elicense::status_list::{self, Status, StatusList, VerifiedStatusList};
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -973,21 +975,6 @@ fn acknowledged_changes_survive_sigkill() {
 /// A key store with a root and both agencies' issuer keys, valid at [`AT`].
 fn make_keys() -> tempfile::TempDir {
     let keys = tempfile::tempdir().unwrap();
-    let store = KeyStore::new(keys.path());
-    let t0 = time::macros::datetime!(2025-01-01 0:00 UTC);
-    store.init_root("Crash Test Root", t0, 20).unwrap();
-    for code in [AGENCY_A, AGENCY_B] {
-        store
-            .add_agency(
-                &AgencyIdentity {
-                    name: "示例市市场监督管理局".into(),
-                    code: Uscc::parse(code).unwrap(),
-                    issuer_uri: format!("https://elicense.example/agencies/{code}"),
-                },
-                t0,
-                add_years(t0, 10).unwrap(),
-            )
-            .unwrap();
-    }
+    common::server::test_key_store(keys.path(), "Crash Test Root", &[AGENCY_A, AGENCY_B]);
     keys
 }

@@ -28,7 +28,6 @@ use elicense::status_list::{Status, StatusList, StatusReference};
 use elicense::verdict::Verdict;
 use elicense::verify::{Options, StatusCheck, Verifier};
 use serde_json::{json, Map, Value};
-use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 
 /// The time of checking, 2026-01-01T00:00:00+08:00 (as the golden licences).
@@ -87,26 +86,6 @@ fn list(issuer: &Issuer, uri: &str, statuses: &[u8], iat: i64, valid_for: i64, t
     issuer
         .sign_status_list(&l, uri, iat, valid_for, ttl)
         .unwrap()
-}
-
-/// The seal with one character of the holder's name changed inside the signed payload
-/// (re-compressed and re-encoded: it still reads as a seal, but the signature fails).
-fn tamper_payload(seal: &str) -> String {
-    use flate2::{read::ZlibDecoder, write::ZlibEncoder, Compression};
-    let compressed = base45::decode(seal.strip_prefix("EL1:").unwrap()).unwrap();
-    let mut cose = Vec::new();
-    ZlibDecoder::new(&compressed[..])
-        .read_to_end(&mut cose)
-        .unwrap();
-    let (from, to) = (HOLDER.as_bytes(), "示例科技无限公司".as_bytes());
-    let at = cose
-        .windows(from.len())
-        .position(|w| w == from)
-        .expect("the holder's name is in the seal");
-    cose[at..at + from.len()].copy_from_slice(to);
-    let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
-    z.write_all(&cose).unwrap();
-    format!("EL1:{}", base45::encode(z.finish().unwrap()))
 }
 
 /// The seal text with one character in its middle replaced by another Base45 character.
@@ -279,7 +258,7 @@ fn cases(i: &Issuers) -> Vec<Case> {
             "tampered",
             "a byte of the signed payload changed (holder name)",
             "seal",
-            &tamper_payload(&valid.seal),
+            &common::tamper_seal_payload(&valid.seal, HOLDER, "示例科技无限公司"),
             &both,
         ),
         case(

@@ -112,4 +112,27 @@ pub fn tamper_closed_ledger<T>(dir: &Path, tamper: impl FnOnce(&sled::Db) -> T) 
 
 pub mod binary;
 pub mod cli;
+/// The paper seal `seal` with `from` replaced by `to` (of the same length in bytes) inside
+/// its signed payload, re-compressed and re-encoded: it still reads as a seal, but its
+/// signature no longer holds.
+pub fn tamper_seal_payload(seal: &str, from: &str, to: &str) -> String {
+    use flate2::{read::ZlibDecoder, write::ZlibEncoder, Compression};
+    use std::io::{Read as _, Write as _};
+    let (from, to) = (from.as_bytes(), to.as_bytes());
+    assert_eq!(from.len(), to.len());
+    let compressed = base45::decode(seal.strip_prefix("EL1:").unwrap()).unwrap();
+    let mut cose = Vec::new();
+    ZlibDecoder::new(&compressed[..])
+        .read_to_end(&mut cose)
+        .unwrap();
+    let at = cose
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the text to change is in the seal");
+    cose[at..at + from.len()].copy_from_slice(to);
+    let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
+    z.write_all(&cose).unwrap();
+    format!("EL1:{}", base45::encode(z.finish().unwrap()))
+}
+
 pub mod server;

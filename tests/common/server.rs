@@ -120,25 +120,37 @@ pub fn start() -> Server {
     start_with(test_limits())
 }
 
+/// An agency `code` (the demo agency's name) added to `store`, valid for ten years from `t0`.
+pub fn add_test_agency(store: &KeyStore, code: &str, t0: time::OffsetDateTime) {
+    store
+        .add_agency(
+            &AgencyIdentity {
+                name: "示例市市场监督管理局".into(),
+                code: Uscc::parse(code).unwrap(),
+                issuer_uri: format!("https://elicense.example/agencies/{code}"),
+            },
+            t0,
+            add_years(t0, 10).unwrap(),
+        )
+        .unwrap();
+}
+
+/// A fresh key store in `dir`: a root named `root` and the agencies `codes`, valid from
+/// 2025-01-01 for ten years (the root for twenty).
+pub fn test_key_store(dir: &Path, root: &str, codes: &[&str]) -> KeyStore {
+    let store = KeyStore::new(dir);
+    let t0 = datetime!(2025-01-01 0:00 UTC);
+    store.init_root(root, t0, 20).unwrap();
+    for code in codes {
+        add_test_agency(&store, code, t0);
+    }
+    store
+}
+
 pub fn start_with(limits: Limits) -> Server {
     let keys = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let store = KeyStore::new(keys.path());
-    let t0 = datetime!(2025-01-01 0:00 UTC);
-    store.init_root("Server Test Root", t0, 20).unwrap();
-    for code in [A, B] {
-        store
-            .add_agency(
-                &AgencyIdentity {
-                    name: "示例市市场监督管理局".into(),
-                    code: Uscc::parse(code).unwrap(),
-                    issuer_uri: format!("https://elicense.example/agencies/{code}"),
-                },
-                t0,
-                add_years(t0, 10).unwrap(),
-            )
-            .unwrap();
-    }
+    let store = test_key_store(keys.path(), "Server Test Root", &[A, B]);
     let ledger = Ledger::open(data.path()).unwrap();
     let issuer = Issuer::new(store.agency_key(&Uscc::parse(A).unwrap()).unwrap()).unwrap();
     let mut licences = Vec::new();
