@@ -311,10 +311,7 @@ pub fn unverified_payload(payload_b64: &str) -> Result<Vec<u8>, JwsError> {
 }
 
 fn decode_part(part: &'static str, text: &str) -> Result<Vec<u8>, JwsError> {
-    URL_SAFE_NO_PAD.decode(text).map_err(|e| JwsError::Base64 {
-        part,
-        source: Base64Error(e),
-    })
+    super::b64u_decode(text).map_err(|source| JwsError::Base64 { part, source })
 }
 
 /// The 86 characters of a 64-byte signature decode straight into an array; anything else

@@ -135,15 +135,23 @@ impl Verifier {
                     return Ok(Some(list));
                 }
                 Err(status_list::StatusListError::SubMismatch { .. }) => return Ok(None),
-                Err(e) => last = Some(e),
+                // Not this candidate's signature: try the next one.
+                Err(e @ status_list::StatusListError::BadSignature) => last = Some(e),
+                // Signed by this candidate but unusable (stale, expired, …): that is the
+                // reason, not another candidate's bad signature.
+                Err(e) => return Err(unusable(reference, &e)),
             }
         }
         match last {
-            Some(e) => Err(format!(
-                "the status list for {} cannot be used: {e}",
-                reference.uri()
-            )),
+            Some(e) => Err(unusable(reference, &e)),
             None => Ok(None),
         }
     }
+}
+
+fn unusable(reference: &StatusReference, e: &status_list::StatusListError) -> String {
+    format!(
+        "the status list for {} cannot be used: {e}",
+        reference.uri()
+    )
 }
