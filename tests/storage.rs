@@ -209,6 +209,8 @@ fn a_full_disk_shows_nothing_that_is_not_on_disk_and_recovers_once_space_is_free
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("no space left"), "{message}");
     assert!(!message.contains("another elicense process"), "{message}");
+    // The client learns the cause, not the server's paths.
+    assert!(!message.contains(data.to_str().unwrap()), "{message}");
     let failed_id = licence_id(&agency, &failed_serial);
     let durable = acked.len() as u64;
 

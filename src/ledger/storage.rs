@@ -44,9 +44,24 @@ impl StorageCause {
         }
     }
 
-    /// What the cause is and how to remove it, for the data directory `dir`.
+    /// What the cause is and how to remove it, for the data directory `dir` (for the
+    /// operator: logs and the CLI).
     pub fn explain(&self, dir: &Path) -> String {
-        let dir = dir.display();
+        self.describe(&dir.display())
+    }
+
+    /// [`explain`](Self::explain) without the server's paths or system error text, for
+    /// answers to clients.
+    pub fn explain_public(&self) -> String {
+        match self {
+            Self::Io(_) => {
+                "the ledger's storage failed; the operator has been told (ERROR log)".into()
+            }
+            _ => self.describe(&"(the ledger's data directory)"),
+        }
+    }
+
+    fn describe(&self, dir: &dyn std::fmt::Display) -> String {
         match self {
             Self::NoSpace => format!(
                 "no space left on the filesystem of the ledger ({dir}); free space there (or grow the volume); \
@@ -243,6 +258,17 @@ mod tests {
         assert!(matches!(StorageCause::of_io(&e(5)), StorageCause::Io(_)));
         let dir = Path::new("/srv/data");
         assert!(StorageCause::NoSpace.explain(dir).contains("no space left"));
+        for cause in [
+            StorageCause::NoSpace,
+            StorageCause::ReadOnly,
+            StorageCause::Locked { pid: Some(42) },
+            StorageCause::Io("I/O error at /srv/data/db".into()),
+        ] {
+            assert!(!cause.explain_public().contains("/srv/data"), "{cause:?}");
+        }
+        assert!(StorageCause::NoSpace
+            .explain_public()
+            .contains("no space left"));
         assert!(StorageCause::ReadOnly.explain(dir).contains("read-only"));
         assert!(StorageCause::Locked { pid: Some(42) }
             .explain(dir)

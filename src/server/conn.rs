@@ -163,14 +163,22 @@ async fn connection(
             .state
             .metrics
             .request("unparsed", r.status.as_u16(), Duration::ZERO);
-        tracing::info!(
-            target: "elicense::http",
-            route = "unparsed",
-            status = r.status.as_u16(),
-            code = r.code,
-            client = %peer.ip(),
-            "request refused before routing"
-        );
+        // At most a line a second: a client can send garbage on many fresh connections.
+        let allowed = REFUSED_HEADS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .allow();
+        if let Some(suppressed) = allowed {
+            tracing::info!(
+                target: "elicense::http",
+                route = "unparsed",
+                status = r.status.as_u16(),
+                code = r.code,
+                client = %peer.ip(),
+                suppressed,
+                "request refused before routing"
+            );
+        }
     }
     if let Some(t) = timed_out {
         tracing::debug!(target: "elicense::http", client = %peer.ip(), reason = ?t, "connection closed on its timeout");
@@ -300,6 +308,12 @@ fn is_about_one_connection(e: &std::io::Error) -> bool {
         ConnectionAborted | ConnectionRefused | ConnectionReset | Interrupted
     )
 }
+
+/// Log lines about request heads refused before routing (shared by every connection).
+static REFUSED_HEADS: std::sync::Mutex<Throttle> = std::sync::Mutex::new(Throttle {
+    last: None,
+    suppressed: 0,
+});
 
 /// At most one log line a second for each kind of trouble, with how many were not logged.
 #[derive(Debug, Default)]

@@ -197,11 +197,22 @@ impl From<LedgerError> for ApiError {
             LedgerError::BeyondLog { .. } => (StatusCode::BAD_REQUEST, "beyond_log"),
             _ => (StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable"),
         };
+        // Storage and database failures are explained to the operator in the log; the client
+        // gets the cause without the server's paths or database error text.
         let message = match &e {
             LedgerError::Transition { source, .. } => format!("{e}: {source}"),
-            LedgerError::Storage { .. } => format!(
-                "{e}. The change may not have been recorded: send the same request again once /readyz answers 200 (a retried issuance returns the licence if it was recorded)"
+            LedgerError::Storage { cause, .. } => format!(
+                "{}. The change may not have been recorded: send the same request again once /readyz answers 200 (a retried issuance returns the licence if it was recorded)",
+                cause.explain_public()
             ),
+            LedgerError::Unavailable { cause, .. } => format!(
+                "the ledger takes no changes since a write failed: {}; the change was not recorded",
+                cause.explain_public()
+            ),
+            LedgerError::Db(_) | LedgerError::Corrupt { .. } | LedgerError::CorruptRecord { .. } => {
+                tracing::error!(target: "elicense::ledger", error = %crate::verify::error_chain(&e), "ledger read failed");
+                "the ledger could not be read; the operator has been told (ERROR log)".into()
+            }
             _ => e.to_string(),
         };
         Self::new(status, code, message)

@@ -44,13 +44,13 @@ fn not_ready(state: &AppState) -> Option<(&'static str, String)> {
     if let Some(cause) = state.ledger.failure() {
         return Some((
             cause.code(),
-            format!("a ledger write failed: {}", cause.explain(dir)),
+            format!("a ledger write failed: {}", cause.explain_public()),
         ));
     }
     match crate::ledger::storage::free_space(dir) {
         Ok((_, true)) => Some((
             StorageCause::ReadOnly.code(),
-            StorageCause::ReadOnly.explain(dir),
+            StorageCause::ReadOnly.explain_public(),
         )),
         Ok((free, false)) if free < state.ops.min_free_bytes => Some((
             StorageCause::NoSpace.code(),
@@ -58,13 +58,13 @@ fn not_ready(state: &AppState) -> Option<(&'static str, String)> {
                 "{} MiB free, less than ledger.min_free_mb ({} MiB): {}",
                 free >> 20,
                 state.ops.min_free_bytes >> 20,
-                StorageCause::NoSpace.explain(dir)
+                StorageCause::NoSpace.explain_public()
             ),
         )),
         Ok(_) => None,
         Err(e) => {
             let cause = StorageCause::of_io(&e);
-            Some((cause.code(), cause.explain(dir)))
+            Some((cause.code(), cause.explain_public()))
         }
     }
 }
@@ -238,7 +238,7 @@ pub(super) async fn status_list(
         if state.ledger.list_changed(&issuer, list) {
             return Err(ApiError::unavailable(
                 "status_list_unavailable",
-                crate::verify::error_chain(&e),
+                "the status list has changes that could not be signed yet; retry shortly",
             ));
         }
     }
