@@ -14,11 +14,15 @@ use ring::signature::{self, EcdsaKeyPair, KeyPair as _, UnparsedPublicKey};
 use std::fmt;
 
 pub mod jws;
+pub mod sm2;
+pub mod suite;
 
 pub use jws::{
     parse_header, sign_compact, CompactJws, Header, JwsError, UnverifiedJws, VerifiedJws,
     MAX_JWS_LEN,
 };
+pub use sm2::{Sm2PublicKey, Sm2Signer, DEFAULT_SIGNER_ID};
+pub use suite::{PublicKey, Signer, Suite};
 
 /// The only signature algorithm this crate signs or verifies with.
 pub const ES256: &str = "ES256";
